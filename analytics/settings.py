@@ -1,0 +1,141 @@
+"""The one settings object: every knob of the platform, read from `PSZ_*` environment variables.
+
+Nothing else in the code base reads `os.environ`. `get_settings()` validates at start-up and fails
+with a message that names the variable and says what it expects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "PSZ_"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable and the fix."""
+
+
+class Settings(BaseSettings):
+    """Dev (DuckDB file + demo company) or prod (BigQuery + live sources)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["dev", "prod"] = Field("dev", description="dev: DuckDB + demo; prod: BigQuery + live")
+    warehouse: Literal["duckdb", "bigquery"] | None = Field(
+        None, description="Override the warehouse chosen by env (dev: duckdb, prod: bigquery)"
+    )
+    sources: Literal["demo", "live"] | None = Field(
+        None, description="Override the sources chosen by env (dev: demo, prod: live)"
+    )
+
+    # local paths
+    data_dir: Path = Field(Path("data"), description="Folder for the DuckDB file and local state")
+    duckdb_path: Path | None = Field(None, description="DuckDB file (default: DATA_DIR/warehouse.duckdb)")
+
+    # the demo company
+    demo_seed: int = Field(42, description="Seed of the demo company; same seed, same data")
+    demo_scale: float = Field(1.0, gt=0, le=100, description="1 = about 1,000 customers")
+    demo_months: int = Field(24, ge=3, le=120, description="Months of history")
+    demo_end_date: dt.date = Field(dt.date(2026, 10, 31), description="Last day of demo history")
+
+    # live sources
+    stripe_api_key: SecretStr | None = Field(None, description="Stripe secret key (sk_live_... or sk_test_...)")
+    stripe_api_base: str | None = Field(None, description="Stripe API base URL (e.g. localstripe)")
+    supabase_dsn: SecretStr | None = Field(
+        None, description="PostgreSQL URL of the Supabase database, postgresql://user:pass@host:5432/db"
+    )
+    supabase_schema: str = Field("public", description="Schema holding the application tables")
+    usage_path: str | None = Field(
+        None, description="Folder or gs:// bucket path holding the usage Parquet files"
+    )
+
+    # BigQuery
+    bigquery_project: str | None = Field(None, description="GCP project of the BigQuery warehouse")
+    bigquery_location: str = Field("US", description="BigQuery location")
+    bigquery_credentials_path: Path | None = Field(
+        None, description="Service-account JSON file (default: application default credentials)"
+    )
+    bigquery_api_endpoint: str | None = Field(
+        None, description="BigQuery API endpoint override (a local emulator)"
+    )
+
+    @property
+    def warehouse_kind(self) -> Literal["duckdb", "bigquery"]:
+        return self.warehouse or ("duckdb" if self.env == "dev" else "bigquery")
+
+    @property
+    def source_kind(self) -> Literal["demo", "live"]:
+        return self.sources or ("demo" if self.env == "dev" else "live")
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.duckdb_path or self.data_dir / "warehouse.duckdb"
+
+    @property
+    def demo_sources_dir(self) -> Path:
+        return self.data_dir / "demo_sources"
+
+    @property
+    def dlt_pipelines_dir(self) -> Path:
+        return self.data_dir / "dlt_pipelines"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster_home"
+
+    @model_validator(mode="after")
+    def _live_sources_need_credentials(self) -> Settings:
+        missing: list[str] = []
+        if self.source_kind == "live":
+            for name in ("stripe_api_key", "supabase_dsn", "usage_path"):
+                if getattr(self, name) is None:
+                    missing.append(name)
+        if self.warehouse_kind == "bigquery" and self.bigquery_project is None:
+            missing.append("bigquery_project")
+        if missing:
+            detail = "; ".join(
+                f"{ENV_PREFIX}{name.upper()} ({type(self).model_fields[name].description})"
+                for name in missing
+            )
+            raise ValueError(
+                f"env={self.env!r} (sources={self.source_kind}, warehouse={self.warehouse_kind}) "
+                f"needs: {detail}. Set them in the environment or in .env (see .env.example), "
+                f"or use {ENV_PREFIX}ENV=dev for the local demo."
+            )
+        if self.supabase_dsn is not None and not self.supabase_dsn.get_secret_value().startswith(
+            ("postgresql://", "postgresql+psycopg2://", "postgres://")
+        ):
+            raise ValueError(
+                f"{ENV_PREFIX}SUPABASE_DSN must be a PostgreSQL URL such as "
+                "postgresql://user:password@host:5432/postgres"
+            )
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (plus overrides), turning errors into one clear message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            var = f"{ENV_PREFIX}{loc.upper()}" if loc else "settings"
+            got = err.get("input")
+            shown = "" if loc == "" or isinstance(got, dict) else f" (got {got!r})"
+            lines.append(f"{var}: {err['msg']}{shown}")
+        raise SettingsError("Invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, validated once."""
+    return load_settings()
