@@ -1,0 +1,1 @@
+"""Shared ingestion plumbing: dlt pipelines, destinations and the quarantine."""

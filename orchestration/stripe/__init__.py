@@ -1,0 +1,5 @@
+"""Stripe billing: dlt source and Dagster ingestion assets."""
+
+from .definitions import definitions
+
+__all__ = ["definitions"]
