@@ -1,0 +1,52 @@
+"""Shared fixtures: a small demo company, isolated settings, and the service rule.
+
+Service rule: a test that needs a local service (PostgreSQL, localstripe, a BigQuery emulator)
+skips with the reason on a laptop without it, and fails when `CI` is set, so CI never silently
+skips it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from analytics.settings import Settings, load_settings
+
+TEST_SCALE = 0.05  # 50 customers: every feature of the demo company, in about a second
+TEST_SEED = 7
+
+
+def service_unavailable(reason: str) -> None:
+    """Skip locally, fail in CI (where `CI` is set)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"required service unavailable in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def demo_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo company at test scale, written once per session as source files."""
+    from orchestration.demo_company import generate
+
+    out = tmp_path_factory.mktemp("demo_sources")
+    generate(out, seed=TEST_SEED, scale=TEST_SCALE)
+    return out
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings isolated in a temporary data dir (never the developer's `data/`)."""
+
+    def _make(**overrides: object) -> Settings:
+        base: dict[str, object] = {
+            "env": "dev",
+            "data_dir": tmp_path / "data",
+            "demo_seed": TEST_SEED,
+            "demo_scale": TEST_SCALE,
+        }
+        return load_settings(**(base | overrides))
+
+    return _make
