@@ -50,15 +50,29 @@ def supabase_files(folder: Path, tables: tuple[str, ...] = TABLES) -> Any:
     ]
 
 
+def psycopg2_url(dsn: str) -> str:
+    """The DSN with the psycopg2 driver named, the PostgreSQL driver this project installs.
+
+    Settings accept `postgresql://` and `postgres://` (the forms Supabase hands out), but
+    SQLAlchemy 2.1 maps `postgresql://` to psycopg 3 (not installed) and rejects `postgres://`.
+    """
+    scheme, sep, rest = dsn.partition("://")
+    return f"postgresql+psycopg2://{rest}" if sep and scheme in ("postgresql", "postgres") else dsn
+
+
 @dlt.source(name="supabase")
 def supabase_postgres(dsn: str, schema: str = "public", tables: tuple[str, ...] = TABLES) -> Any:
     """Live: application tables read from PostgreSQL."""
     from dlt.sources.sql_database import sql_table
 
+    url = psycopg2_url(dsn)
     return [
         _finish(
-            sql_table(credentials=dsn, table=t, schema=schema, backend="pyarrow", chunk_size=BATCH_ROWS,
-                      reflection_level="full_with_precision"),
+            sql_table(credentials=url, table=t, schema=schema, backend="pyarrow", chunk_size=BATCH_ROWS,
+                      reflection_level="full_with_precision",
+                      # reflect when extracting, not when Dagster loads its definitions: an
+                      # unreachable database must fail a run, not the whole code location
+                      defer_table_reflect=True),
             t,
         )
         for t in tables
