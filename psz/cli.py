@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import shutil
 import sys
@@ -59,6 +60,9 @@ def demo(ctx: typer.Context, scale: Scale = None, seed: Seed = None, months: Mon
     from orchestration.definitions import MATERIALIZE_EVERYTHING, build_definitions
 
     _dagster_home(settings)
+    # dlt warns at every load about demo columns that are null in every record (e.g. Stripe's
+    # `customer.phone`); in the demo that is expected noise. Real sources keep the warnings.
+    logging.getLogger("dlt").setLevel(logging.ERROR)
     started = time.perf_counter()
     typer.echo(f"Building the demo company (scale {settings.demo_scale}, seed {settings.demo_seed}) "
                f"into {settings.warehouse_path} ...")  # fmt: skip
