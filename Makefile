@@ -2,6 +2,8 @@
 # Needs only python3 (3.11) and make: uv is bootstrapped into .tools/ when it is not on PATH.
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+# Trust the platform certificate store too (machines behind a TLS-inspecting proxy).
+export UV_SYSTEM_CERTS ?= 1
 
 .PHONY: demo test ui setup benchmark clean
 
