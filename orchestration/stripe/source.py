@@ -297,6 +297,27 @@ class StripeApi:
 
 
 # ----------------------------------------------------------------------------- dlt
+def _nullable(kind: str, *names: str) -> dict[str, dict[str, Any]]:
+    return {n: {"data_type": kind, "nullable": True} for n in names}
+
+
+# Columns the models read that can be null in every record of a load (dlt creates a column only
+# once it sees a value): declared so the raw tables always have them, whatever the data.
+COLUMN_HINTS: dict[str, dict[str, dict[str, Any]]] = {
+    "events": {"data": {"data_type": "json"}},
+    "subscriptions": _nullable("bigint", "trial_start", "trial_end", "cancel_at", "canceled_at", "ended_at")
+    | _nullable("text", "cancellation_details__reason", "cancellation_details__feedback", "metadata__kind",
+                "metadata__organization_id"),
+    "invoices": _nullable("bigint", "status_transitions__paid_at", "status_transitions__marked_uncollectible_at",
+                          "status_transitions__voided_at", "next_payment_attempt")
+    | _nullable("text", "parent__subscription_details__subscription"),
+    "charges": _nullable("text", "failure_code", "failure_message", "outcome__reason", "payment_intent"),
+    "customers": _nullable("text", "metadata__organization_id", "metadata__segment", "address__country", "email"),
+    "coupons": _nullable("bigint", "duration_in_months") | _nullable("double", "percent_off"),
+    "refunds": _nullable("text", "reason", "charge"),
+}  # fmt: skip
+
+
 def _object_resource(reader: StripeRecords, object_type: str) -> Any:
     def rows() -> Iterator[Any]:
         state = dlt.current.resource_state()
@@ -314,9 +335,9 @@ def _object_resource(reader: StripeRecords, object_type: str) -> Any:
         yield from validate_records(object_type, CONTRACTS[object_type], batch)
         state["last_created"] = newest or None
 
-    columns = {"data": {"data_type": "json"}} if object_type == "events" else None
     return dlt.resource(
-        rows, name=object_type, primary_key="id", write_disposition="merge", columns=columns,
+        rows, name=object_type, primary_key="id", write_disposition="merge",
+        columns=COLUMN_HINTS.get(object_type),
     )  # fmt: skip
 
 
