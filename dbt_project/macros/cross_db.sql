@@ -1,0 +1,76 @@
+{# Cross-database helpers. Each dispatches to duckdb__ / bigquery__ implementations so the
+   models carry no engine-specific SQL. #}
+
+{% macro from_unix(column) -%}{{ return(adapter.dispatch('from_unix', 'psz')(column)) }}{%- endmacro %}
+{% macro duckdb__from_unix(column) -%}to_timestamp({{ column }}){%- endmacro %}
+{% macro bigquery__from_unix(column) -%}timestamp_seconds({{ column }}){%- endmacro %}
+
+{% macro json_text(column, path) -%}{{ return(adapter.dispatch('json_text', 'psz')(column, path)) }}{%- endmacro %}
+{% macro duckdb__json_text(column, path) -%}json_extract_string({{ column }}, '{{ path }}'){%- endmacro %}
+{% macro bigquery__json_text(column, path) -%}json_value({{ column }}, '{{ path }}'){%- endmacro %}
+
+{% macro add_days(date_expr, days) -%}{{ return(adapter.dispatch('add_days', 'psz')(date_expr, days)) }}{%- endmacro %}
+{% macro duckdb__add_days(date_expr, days) -%}cast(({{ date_expr }}) + cast({{ days }} as integer) * interval 1 day as date){%- endmacro %}
+{% macro bigquery__add_days(date_expr, days) -%}date_add({{ date_expr }}, interval cast({{ days }} as int64) day){%- endmacro %}
+
+{% macro add_months(date_expr, months) -%}{{ return(adapter.dispatch('add_months', 'psz')(date_expr, months)) }}{%- endmacro %}
+{% macro duckdb__add_months(date_expr, months) -%}cast(({{ date_expr }}) + cast({{ months }} as integer) * interval 1 month as date){%- endmacro %}
+{% macro bigquery__add_months(date_expr, months) -%}date_add({{ date_expr }}, interval cast({{ months }} as int64) month){%- endmacro %}
+
+{% macro days_between(start_date, end_date) -%}{{ return(adapter.dispatch('days_between', 'psz')(start_date, end_date)) }}{%- endmacro %}
+{% macro duckdb__days_between(start_date, end_date) -%}date_diff('day', {{ start_date }}, {{ end_date }}){%- endmacro %}
+{% macro bigquery__days_between(start_date, end_date) -%}date_diff({{ end_date }}, {{ start_date }}, day){%- endmacro %}
+
+{% macro hours_between(start_ts, end_ts) -%}{{ return(adapter.dispatch('hours_between', 'psz')(start_ts, end_ts)) }}{%- endmacro %}
+{% macro duckdb__hours_between(start_ts, end_ts) -%}(epoch({{ end_ts }}) - epoch({{ start_ts }})) / 3600.0{%- endmacro %}
+{% macro bigquery__hours_between(start_ts, end_ts) -%}timestamp_diff({{ end_ts }}, {{ start_ts }}, second) / 3600.0{%- endmacro %}
+
+{% macro month_start(date_expr) -%}{{ return(adapter.dispatch('month_start', 'psz')(date_expr)) }}{%- endmacro %}
+{% macro duckdb__month_start(date_expr) -%}cast(date_trunc('month', {{ date_expr }}) as date){%- endmacro %}
+{% macro bigquery__month_start(date_expr) -%}date_trunc(cast({{ date_expr }} as date), month){%- endmacro %}
+
+{% macro week_start(date_expr) -%}{{ return(adapter.dispatch('week_start', 'psz')(date_expr)) }}{%- endmacro %}
+{% macro duckdb__week_start(date_expr) -%}cast(date_trunc('week', {{ date_expr }}) as date){%- endmacro %}
+{% macro bigquery__week_start(date_expr) -%}date_trunc(cast({{ date_expr }} as date), isoweek){%- endmacro %}
+
+{% macro hour_start(ts_expr) -%}{{ return(adapter.dispatch('hour_start', 'psz')(ts_expr)) }}{%- endmacro %}
+{% macro duckdb__hour_start(ts_expr) -%}date_trunc('hour', {{ ts_expr }}){%- endmacro %}
+{% macro bigquery__hour_start(ts_expr) -%}timestamp_trunc({{ ts_expr }}, hour){%- endmacro %}
+
+{# one row per day from start_date to end_date inclusive, column `date_day` #}
+{% macro date_spine(start_date, end_date) -%}{{ return(adapter.dispatch('date_spine', 'psz')(start_date, end_date)) }}{%- endmacro %}
+{% macro duckdb__date_spine(start_date, end_date) -%}
+select cast(d as date) as date_day from generate_series(cast({{ start_date }} as date), cast({{ end_date }} as date), interval 1 day) as t(d)
+{%- endmacro %}
+{% macro bigquery__date_spine(start_date, end_date) -%}
+select date_day from unnest(generate_date_array(cast({{ start_date }} as date), cast({{ end_date }} as date))) as date_day
+{%- endmacro %}
+
+{% macro safe_divide(numerator, denominator) -%}({{ numerator }}) / nullif({{ denominator }}, 0){%- endmacro %}
+
+{% macro percentile(expr, fraction) -%}{{ return(adapter.dispatch('percentile', 'psz')(expr, fraction)) }}{%- endmacro %}
+{% macro duckdb__percentile(expr, fraction) -%}quantile_cont({{ expr }}, {{ fraction }}){%- endmacro %}
+{% macro bigquery__percentile(expr, fraction) -%}approx_quantiles({{ expr }}, 100)[offset({{ (fraction * 100) | int }})]{%- endmacro %}
+
+{% macro type_string() -%}{{ return(adapter.dispatch('type_string', 'psz')()) }}{%- endmacro %}
+{% macro duckdb__type_string() -%}varchar{%- endmacro %}
+{% macro bigquery__type_string() -%}string{%- endmacro %}
+
+{% macro type_float() -%}{{ return(adapter.dispatch('type_float', 'psz')()) }}{%- endmacro %}
+{% macro duckdb__type_float() -%}double{%- endmacro %}
+{% macro bigquery__type_float() -%}float64{%- endmacro %}
+
+{% macro type_int() -%}{{ return(adapter.dispatch('type_int', 'psz')()) }}{%- endmacro %}
+{% macro duckdb__type_int() -%}bigint{%- endmacro %}
+{% macro bigquery__type_int() -%}int64{%- endmacro %}
+
+{# An optional dlt child table (created only once a record has such a list): the relation if it
+   exists, else an empty select with the given columns. #}
+{% macro optional_source(source_name, table_name, columns) -%}
+    {%- set rel = source(source_name, table_name) -%}
+    {%- if execute and adapter.get_relation(rel.database, rel.schema, rel.identifier) is none -%}
+        (select {% for name, type in columns.items() %}cast(null as {{ type }}) as {{ adapter.quote(name) }}{{ ", " if not loop.last }}{% endfor %} from (select 1 as x) as empty where 1 = 0)
+    {%- else -%}
+        {{ rel }}
+    {%- endif -%}
+{%- endmacro %}

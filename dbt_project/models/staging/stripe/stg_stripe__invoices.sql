@@ -1,0 +1,22 @@
+select
+    id as invoice_id,
+    customer as customer_id,
+    parent__subscription_details__subscription as subscription_id,
+    number as invoice_number,
+    status,
+    billing_reason,
+    lower(currency) as currency,
+    subtotal,
+    total,
+    subtotal - total as discount_amount,
+    amount_due,
+    amount_paid,
+    amount_remaining,
+    attempt_count,
+    {{ from_unix('created') }} as created_at,
+    {{ from_unix('status_transitions__finalized_at') }} as finalized_at,
+    {{ from_unix('status_transitions__paid_at') }} as paid_at,
+    {{ from_unix('status_transitions__marked_uncollectible_at') }} as marked_uncollectible_at,
+    {{ from_unix('status_transitions__voided_at') }} as voided_at,
+    {{ from_unix('next_payment_attempt') }} as next_payment_attempt_at
+from {{ source('stripe', 'invoices') }}

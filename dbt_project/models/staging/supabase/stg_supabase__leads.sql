@@ -1,0 +1,20 @@
+select
+    id as lead_id,
+    email,
+    company,
+    source as lead_source,
+    campaign_id,
+    status,
+    converted_organization_id,
+    employee_count,
+    industry,
+    country,
+    job_title,
+    page_views,
+    pricing_page_views,
+    email_opens,
+    webinar_attended,
+    demo_requested,
+    created_at,
+    updated_at
+from {{ source('supabase', 'leads') }}
