@@ -74,3 +74,8 @@ select date_day from unnest(generate_date_array(cast({{ start_date }} as date), 
         {{ rel }}
     {%- endif -%}
 {%- endmacro %}
+
+{# ISO day of week: Monday = 1 .. Sunday = 7 #}
+{% macro iso_day_of_week(date_expr) -%}{{ return(adapter.dispatch('iso_day_of_week', 'psz')(date_expr)) }}{%- endmacro %}
+{% macro duckdb__iso_day_of_week(date_expr) -%}extract(isodow from {{ date_expr }}){%- endmacro %}
+{% macro bigquery__iso_day_of_week(date_expr) -%}mod(extract(dayofweek from {{ date_expr }}) + 5, 7) + 1{%- endmacro %}
