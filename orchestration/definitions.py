@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_dlt import DagsterDltResource
 
 from analytics.settings import Settings, get_settings
-from orchestration import stripe, supabase, usage
+from orchestration import dbt, stripe, supabase, usage
 from orchestration.demo_company import definitions as demo_company
 
 MATERIALIZE_EVERYTHING = "materialize_everything"
@@ -25,6 +25,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         stripe.definitions(settings, upstream),
         supabase.definitions(settings, upstream),
         usage.definitions(settings, upstream),
+        dbt.definitions(settings),
     ]
     everything = dg.define_asset_job(
         MATERIALIZE_EVERYTHING,

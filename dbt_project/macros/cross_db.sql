@@ -64,14 +64,17 @@ select date_day from unnest(generate_date_array(cast({{ start_date }} as date), 
 {% macro duckdb__type_int() -%}bigint{%- endmacro %}
 {% macro bigquery__type_int() -%}int64{%- endmacro %}
 
-{# An optional dlt child table (created only once a record has such a list): the relation if it
-   exists, else an empty select with the given columns. #}
-{% macro optional_source(source_name, table_name, columns) -%}
-    {%- set rel = source(source_name, table_name) -%}
-    {%- if execute and adapter.get_relation(rel.database, rel.schema, rel.identifier) is none -%}
+{# A dlt child table (a nested list of `parent`, e.g. `invoices__lines__data`): dlt loads it with
+   its parent, so dbt lineage points at the parent source and the child is addressed from it.
+   If dlt has not created the child yet (no record had such a list), an empty typed select with
+   `columns` ({name: type}) stands in. #}
+{% macro dlt_child(source_name, parent_table, suffix, columns) -%}
+    {%- set parent = source(source_name, parent_table) -%}
+    {%- set child = parent.incorporate(path={"identifier": parent.identifier ~ "__" ~ suffix}) -%}
+    {%- if execute and adapter.get_relation(child.database, child.schema, child.identifier) is none -%}
         (select {% for name, type in columns.items() %}cast(null as {{ type }}) as {{ adapter.quote(name) }}{{ ", " if not loop.last }}{% endfor %} from (select 1 as x) as empty where 1 = 0)
     {%- else -%}
-        {{ rel }}
+        {{ child }}
     {%- endif -%}
 {%- endmacro %}
 

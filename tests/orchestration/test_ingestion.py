@@ -15,8 +15,15 @@ from analytics.settings import Settings
 from orchestration.definitions import MATERIALIZE_EVERYTHING, build_definitions
 
 
+INGESTION = ("demo_company", "demo_truth", "raw_stripe", "raw_supabase", "raw_usage")
+
+
 def _run(settings: Settings, selection: list[dg.AssetKey] | None = None) -> dg.ExecuteInProcessResult:
-    job = build_definitions(settings).resolve_job_def(MATERIALIZE_EVERYTHING)
+    """Materialize the ingestion assets (or `selection`); dbt has its own tests in tests/dbt."""
+    defs = build_definitions(settings)
+    if selection is None:
+        selection = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] in INGESTION]
+    job = defs.resolve_job_def(MATERIALIZE_EVERYTHING)
     result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), asset_selection=selection)
     assert result.success
     return result

@@ -7,7 +7,7 @@ select
     p.amount_paid,
     {{ from_unix('p.created') }} as created_at,
     {{ from_unix('p.status_transitions__paid_at') }} as paid_at
-from {{ optional_source('stripe', 'invoices__payments__data', {
+from {{ dlt_child('stripe', 'invoices', 'payments__data', {
     'id': type_string(), 'payment__payment_intent': type_string(), 'status': type_string(),
     'amount_requested': type_int(), 'amount_paid': type_int(), 'created': type_int(),
     'status_transitions__paid_at': type_int(), '_dlt_parent_id': type_string()}) }} as p

@@ -7,7 +7,7 @@ select
     d.source__coupon__percent_off as percent_off,
     {{ from_unix('d.start') }} as start_at,
     {{ from_unix('d.' ~ adapter.quote('end')) }} as end_at
-from {{ optional_source('stripe', 'subscriptions__discounts', {
+from {{ dlt_child('stripe', 'subscriptions', 'discounts', {
     'id': type_string(), 'customer': type_string(), 'source__coupon__id': type_string(),
     'source__coupon__duration': type_string(), 'source__coupon__percent_off': type_float(),
     'start': type_int(), 'end': type_int(), '_dlt_parent_id': type_string()}) }} as d
