@@ -88,6 +88,15 @@ class Settings(BaseSettings):
         return self.data_dir / "dlt_pipelines"
 
     @property
+    def dbt_dir(self) -> Path:
+        """Rendered dbt profiles (orchestration) and artifacts: manifests, run results."""
+        return self.data_dir / "dbt"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.dbt_dir / "target"
+
+    @property
     def dagster_home(self) -> Path:
         return self.data_dir / "dagster_home"
 

@@ -38,7 +38,7 @@ def write_profiles(settings: Settings) -> Path:
             output["keyfile"] = str(settings.bigquery_credentials_path)
         if settings.bigquery_api_endpoint:
             output["api_endpoint"] = settings.bigquery_api_endpoint
-    folder = (settings.data_dir / "dbt").resolve()
+    folder = settings.dbt_dir.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     profiles = {"psz": {"target": settings.warehouse_kind, "outputs": {settings.warehouse_kind: output}}}
     text = yaml.safe_dump(profiles, sort_keys=False)
@@ -60,7 +60,7 @@ def _newest_source_mtime() -> float:
 def dbt_project(settings: Settings) -> DbtProject:
     """The DbtProject for `settings`, with a manifest no older than the project's files."""
     profiles_dir = write_profiles(settings)
-    target_path = profiles_dir / "target"
+    target_path = settings.dbt_target_dir.resolve()
     project = DbtProject(
         project_dir=PROJECT_DIR, target_path=target_path, profiles_dir=profiles_dir,
         target=settings.warehouse_kind,

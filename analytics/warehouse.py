@@ -1,0 +1,93 @@
+"""Read access to the warehouse: DuckDB (dev) or BigQuery (prod), results as polars.
+
+DuckDB allows one writer or many readers per file, so every read opens the file read-only and
+closes it again: a pipeline run that needs the write lock is never blocked for long.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from analytics.settings import Settings
+
+RAW_SOURCES = {"stripe": "raw_stripe", "supabase": "raw_supabase", "usage": "raw_usage"}
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse has not been built yet (or cannot be reached)."""
+
+
+def run_query(settings: Settings, sql: str, params: list[object] | None = None) -> pl.DataFrame:
+    """Execute one read-only query and return its rows."""
+    if settings.warehouse_kind == "bigquery":
+        return _bigquery(settings, sql)
+    path = settings.warehouse_path
+    if not path.exists():
+        raise WarehouseUnavailable(f"{path} does not exist yet: run `psz demo` (or materialize the assets) first")
+    with duckdb.connect(str(path), read_only=True) as con:
+        frame = pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    # DuckDB sums integers into DECIMAL(38,0); metrics are plain floats for every consumer
+    return frame.with_columns(pl.col(pl.Decimal).cast(pl.Float64))
+
+
+def _bigquery(settings: Settings, sql: str) -> pl.DataFrame:
+    from google.cloud import bigquery
+
+    options = {"api_endpoint": settings.bigquery_api_endpoint} if settings.bigquery_api_endpoint else None
+    client = bigquery.Client(project=settings.bigquery_project, location=settings.bigquery_location,
+                             client_options=options)  # fmt: skip
+    return pl.from_arrow(client.query(sql).to_arrow())  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """When the data behind an answer was last refreshed."""
+
+    checked_at: dt.datetime
+    sources_loaded_at: dict[str, dt.datetime | None] = field(default_factory=dict)
+    models_built_at: dt.datetime | None = None
+
+    @property
+    def oldest_source_at(self) -> dt.datetime | None:
+        times = [t for t in self.sources_loaded_at.values() if t is not None]
+        return min(times) if times else None
+
+    def age_hours(self) -> float | None:
+        oldest = self.oldest_source_at
+        return None if oldest is None else (self.checked_at - oldest).total_seconds() / 3600
+
+    def as_dict(self) -> dict[str, object]:
+        iso = lambda t: t.isoformat() if t else None  # noqa: E731
+        return {
+            "checked_at": iso(self.checked_at),
+            "sources_loaded_at": {k: iso(v) for k, v in self.sources_loaded_at.items()},
+            "models_built_at": iso(self.models_built_at),
+        }
+
+
+def freshness(settings: Settings) -> Freshness:
+    """Last successful load per source (dlt's `_dlt_loads`) and the last dbt build."""
+    now = dt.datetime.now(dt.timezone.utc)
+    loaded: dict[str, dt.datetime | None] = {name: None for name in RAW_SOURCES}
+    if settings.warehouse_kind == "duckdb" and settings.warehouse_path.exists():
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            present = {r[0] for r in con.execute(
+                "select table_schema from information_schema.tables where table_name = '_dlt_loads'"
+            ).fetchall()}  # fmt: skip
+            for name, schema in RAW_SOURCES.items():
+                if schema in present:
+                    row = con.execute(f"select max(inserted_at) from {schema}._dlt_loads where status = 0").fetchone()
+                    loaded[name] = row[0] if row else None
+    built = None
+    run_results = settings.dbt_target_dir / "run_results.json"
+    if run_results.exists():
+        generated = json.loads(run_results.read_text()).get("metadata", {}).get("generated_at")
+        if generated:
+            built = dt.datetime.fromisoformat(generated.replace("Z", "+00:00"))
+    return Freshness(checked_at=now, sources_loaded_at=loaded, models_built_at=built)
