@@ -8,15 +8,18 @@ skips it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from analytics.settings import Settings, load_settings
 
 TEST_SCALE = 0.05  # 50 customers: every feature of the demo company, in about a second
 TEST_SEED = 7
+WAREHOUSE_SCALE = 0.3  # 300 customers: enough churners and lifecycle paths for the reconciliations
+WAREHOUSE_SEED = 42
 
 
 def service_unavailable(reason: str) -> None:
@@ -50,3 +53,29 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return load_settings(**(base | overrides))
 
     return _make
+
+
+@pytest.fixture(scope="session")
+def dbt_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The whole platform built once per session, as `psz demo` builds it: generate, ingest and
+    `dbt build` (dbt tests as asset checks; any failing check fails the fixture)."""
+    import dagster as dg
+
+    from orchestration.definitions import MATERIALIZE_EVERYTHING, build_definitions
+
+    settings = load_settings(
+        data_dir=tmp_path_factory.mktemp("warehouse"), demo_scale=WAREHOUSE_SCALE, demo_seed=WAREHOUSE_SEED
+    )
+    job = build_definitions(settings).resolve_job_def(MATERIALIZE_EVERYTHING)
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    failed = [e.asset_check_key.to_user_string() for e in result.get_asset_check_evaluations() if not e.passed]
+    assert result.success and not failed, f"the platform build failed; failing checks: {failed}"
+    return settings
+
+
+@pytest.fixture
+def warehouse(dbt_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the session's built warehouse."""
+    con = duckdb.connect(str(dbt_settings.warehouse_path), read_only=True)
+    yield con
+    con.close()
