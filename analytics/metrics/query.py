@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from analytics.settings import Settings, get_settings
-from analytics.warehouse import Freshness, freshness, run_query
+from analytics.warehouse import Freshness, run_query_with_freshness
 
 from .semantic_layer import MetricDefinition, SemanticLayer
 
@@ -172,11 +172,11 @@ def query(
             raise UnknownNameError("order column", col, ["period", *dimensions, *names])
         order_by.append(("-" if desc else "") + target)
     sql = layer.compile(names, grain, dims, start_d, end_d, where, order_by, limit)
-    data = run_query(settings, sql)
+    data, fresh = run_query_with_freshness(settings, sql)
     data = data.rename({k: v for k, v in out_names.items() if k in data.columns})
     if "period" in data.columns and data.schema["period"] != pl.Date:
         data = data.with_columns(pl.col("period").cast(pl.Date))
-    return MetricResult(data=data, sql=sql, freshness=freshness(settings), metrics=tuple(defs), grain=grain,
+    return MetricResult(data=data, sql=sql, freshness=fresh, metrics=tuple(defs), grain=grain,
                         dimensions=tuple(dimensions))  # fmt: skip
 
 
