@@ -1,0 +1,30 @@
+-- Opportunities with amounts in the reporting currency and weighted amount = amount x win
+-- probability (DESIGN "Weighted pipeline"); closed-won weigh 1, closed-lost 0.
+select
+    opportunity_id,
+    lead_id,
+    organization_id,
+    customer_id,
+    opportunity_name,
+    owner,
+    stage,
+    stage_order,
+    is_open,
+    is_won,
+    is_lost,
+    amount,
+    currency,
+    amount_reporting,
+    probability,
+    amount_reporting * probability as weighted_amount_reporting,
+    created_at,
+    created_date,
+    {{ month_start('created_date') }} as created_month,
+    close_date,
+    closed_at,
+    closed_date,
+    case when closed_date is not null then {{ month_start('closed_date') }} end as closed_month,
+    case when closed_date is not null then {{ days_between('created_date', 'closed_date') }} end as days_to_close,
+    lead_source,
+    campaign_id
+from {{ ref('int_opportunities') }}
