@@ -48,9 +48,28 @@ select date_day from unnest(generate_date_array(cast({{ start_date }} as date), 
 
 {% macro safe_divide(numerator, denominator) -%}({{ numerator }}) / nullif({{ denominator }}, 0){%- endmacro %}
 
+{# Exact percentile of a group (an aggregate, not a window function), interpolated between the two
+   nearest values as DuckDB's quantile_cont and BigQuery's PERCENTILE_CONT do; nulls ignored, null
+   for an empty group. BigQuery has PERCENTILE_CONT only as a window function and APPROX_QUANTILES
+   is approximate and never interpolates (medians of even groups differed from DuckDB's), so its
+   version reads the two neighbours from the sorted values. #}
 {% macro percentile(expr, fraction) -%}{{ return(adapter.dispatch('percentile', 'psz')(expr, fraction)) }}{%- endmacro %}
 {% macro duckdb__percentile(expr, fraction) -%}quantile_cont({{ expr }}, {{ fraction }}){%- endmacro %}
-{% macro bigquery__percentile(expr, fraction) -%}approx_quantiles({{ expr }}, 100)[offset({{ (fraction * 100) | int }})]{%- endmacro %}
+{% macro bigquery__percentile(expr, fraction) -%}
+    {%- set sorted = 'array_agg((' ~ expr ~ ') ignore nulls order by (' ~ expr ~ '))' -%}
+    {%- set pos = '((count(' ~ expr ~ ') - 1) * ' ~ fraction ~ ')' -%}
+    {%- set below = sorted ~ '[safe_offset(cast(floor(' ~ pos ~ ') as int64))]' -%}
+    {%- set above = sorted ~ '[safe_offset(cast(ceil(' ~ pos ~ ') as int64))]' -%}
+    ({{ below }} + ({{ pos }} - floor({{ pos }})) * ({{ above }} - {{ below }}))
+{%- endmacro %}
+
+{# round(expr, digits) half away from zero on the decimal value, the same on both engines. A plain
+   round() of a DOUBLE differs at halves: DuckDB 2 rounds the binary value (3.655 is stored as
+   3.65499.. -> 3.65) where BigQuery (and DuckDB 1.x) scale first (-> 3.66), so scores rounded to
+   0.1 came out 0.1 apart. Going through NUMERIC (9 decimal places) rounds 3.655 to 3.66 on both. #}
+{% macro round_decimal(expr, digits) -%}{{ return(adapter.dispatch('round_decimal', 'psz')(expr, digits)) }}{%- endmacro %}
+{% macro duckdb__round_decimal(expr, digits) -%}cast(round(cast({{ expr }} as decimal(38, 9)), {{ digits }}) as double){%- endmacro %}
+{% macro bigquery__round_decimal(expr, digits) -%}cast(round(cast({{ expr }} as numeric), {{ digits }}) as float64){%- endmacro %}
 
 {% macro type_string() -%}{{ return(adapter.dispatch('type_string', 'psz')()) }}{%- endmacro %}
 {% macro duckdb__type_string() -%}varchar{%- endmacro %}

@@ -37,7 +37,14 @@ def write_profiles(settings: Settings) -> Path:
         if settings.bigquery_credentials_path:
             output["keyfile"] = str(settings.bigquery_credentials_path)
         if settings.bigquery_api_endpoint:
+            # a local emulator (as for dlt): no Google identity. dbt-bigquery has no anonymous
+            # method, so a placeholder bearer token stands in (the emulator ignores it) and no
+            # application default credentials are looked up.
             output["api_endpoint"] = settings.bigquery_api_endpoint
+            if not settings.bigquery_credentials_path:
+                output |= {"method": "oauth-secrets", "token": "local-emulator"}
+            # a query the emulator refuses (or fails on) fails at once, not after retries
+            output |= {"job_retries": 0, "job_execution_timeout_seconds": 300}
     folder = settings.dbt_dir.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     profiles = {"psz": {"target": settings.warehouse_kind, "outputs": {settings.warehouse_kind: output}}}
