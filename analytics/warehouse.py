@@ -108,9 +108,10 @@ def _freshness(settings: Settings, con: duckdb.DuckDBPyConnection | None) -> Fre
                 row = con.execute(f"select max(inserted_at) from {schema}._dlt_loads where status = 0").fetchone()
                 loaded[name] = row[0] if row else None
     built = None
-    run_results = settings.dbt_target_dir / "run_results.json"
-    if run_results.exists():
-        generated = json.loads(run_results.read_text()).get("metadata", {}).get("generated_at")
+    # dagster-dbt writes each invocation's artifacts to its own folder under the target path
+    runs = sorted(settings.dbt_target_dir.rglob("run_results.json"), key=lambda p: p.stat().st_mtime)
+    if runs:
+        generated = json.loads(runs[-1].read_text()).get("metadata", {}).get("generated_at")
         if generated:
             built = dt.datetime.fromisoformat(generated.replace("Z", "+00:00"))
     return Freshness(checked_at=now, sources_loaded_at=loaded, models_built_at=built)

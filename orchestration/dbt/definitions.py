@@ -1,5 +1,7 @@
 """dbt models as Dagster assets (downstream of the raw tables), dbt tests as asset checks."""
 
+import shutil
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -10,6 +12,9 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from analytics.settings import Settings
 
 from .project import dbt_executable, dbt_project
+
+
+KEEP_RUNS = 5
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -41,7 +46,13 @@ def definitions(settings: Settings) -> dg.Definitions:
     )
     def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         """`dbt build`: models, seeds and tests (tests report as asset checks)."""
-        yield from dbt.cli(["build"], context=context).stream()
+        # artifacts (run_results.json: the "models built at" of answers' freshness) go under this
+        # data dir's target path, one folder per run; the last few are kept
+        runs = project.target_path / "runs"
+        target = runs / f"{context.run.run_id[:8]}-{int(time.time())}"
+        yield from dbt.cli(["build"], context=context, target_path=target).stream()
+        for old in sorted(runs.iterdir(), key=lambda p: p.stat().st_mtime)[:-KEEP_RUNS]:
+            shutil.rmtree(old, ignore_errors=True)
 
     resource = DbtCliResource(
         project_dir=project, profiles_dir=str(project.profiles_dir), target=settings.warehouse_kind,
