@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_dlt import DagsterDltResource
 
 from analytics.settings import Settings, get_settings
-from orchestration import dbt, stripe, supabase, usage
+from orchestration import analytics, dbt, stripe, supabase, usage
 from orchestration.demo_company import definitions as demo_company
 
 MATERIALIZE_EVERYTHING = "materialize_everything"
@@ -26,6 +26,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         supabase.definitions(settings, upstream),
         usage.definitions(settings, upstream),
         dbt.definitions(settings),
+        analytics.definitions(settings),
     ]
     everything = dg.define_asset_job(
         MATERIALIZE_EVERYTHING,
