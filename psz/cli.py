@@ -119,12 +119,30 @@ def _print_summary(settings: Settings, seconds: float) -> None:
             n = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()
             flag = "  <- malformed records, see reason column" if table == "quarantine" and n and n[0] else ""
             typer.echo(f"  {schema + '.' + table:<40} {n[0] if n else 0:>10,}{flag}")
+    _print_headlines(settings)
     typer.echo(
         "\nNext steps:\n"
         "  psz ui                      browse the asset graph and run metadata in Dagster\n"
         f"  duckdb -readonly {settings.warehouse_path}   query the raw tables\n"
         "  make test                   run every test"
     )
+
+
+def _print_headlines(settings: Settings) -> None:
+    """A few governed numbers and the top insights, to show the whole chain answered."""
+    from analytics import metrics
+    from analytics.warehouse import run_query
+
+    data = metrics.query(["mrr", "arr", "paying_customers", "average_health_score"], grain="month",
+                         settings=settings).data  # fmt: skip
+    last = data.row(-1, named=True)
+    typer.echo(
+        f"\nHeadlines for {last['period']:%B %Y}: MRR ${last['mrr']:,.0f} | ARR ${last['arr']:,.0f} | "
+        f"{last['paying_customers']:,.0f} paying customers | average health {last['average_health_score']:.1f}"
+    )
+    top = run_query(settings, "select priority, title from analytics.insights order by rank limit 3")
+    for priority, title in top.iter_rows():
+        typer.echo(f"  [{priority}] {title}")
 
 
 def main() -> None:  # pragma: no cover - console entry point
