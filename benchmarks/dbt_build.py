@@ -4,9 +4,11 @@ incremental run (printed, not asserted).
     uv run python benchmarks/dbt_build.py                 # scales 1 and 10
     uv run python benchmarks/dbt_build.py --scales 1
 
-For each scale: ingest the demo company ending the day before its usual end, run a full
-`dbt build --full-refresh`, then ingest the company ending one day later (the next day's data)
-and run `dbt build` again: the incremental models reprocess only their lookback windows.
+For each scale: ingest the demo company, run a full `dbt build --full-refresh`, then `dbt build`
+again: the incremental models reprocess only their lookback windows (7-40 days), the rest
+rebuilds. (Not a true next-day run: the demo generator is not prefix-stable, so a company ending
+one day later differs all through its history, and reconciliation tests then rightly fail on
+the history an incremental run does not revisit.)
 """
 
 from __future__ import annotations
@@ -65,14 +67,12 @@ def main() -> None:
     args = parser.parse_args()
     for scale in args.scales:
         work = Path(tempfile.mkdtemp(prefix=f"psz-dbt-bench-{scale}-"))
-        day1 = load_settings(data_dir=work, demo_scale=scale, demo_end_date=END - dt.timedelta(days=1))
-        ingest_s = ingest(day1)
-        full_s, models = dbt_build(day1, work / "target-full", "--full-refresh")
-        day2 = load_settings(data_dir=work, demo_scale=scale, demo_end_date=END)
-        ingest(day2)
-        incr_s, _ = dbt_build(day2, work / "target-incremental")
+        settings = load_settings(data_dir=work, demo_scale=scale, demo_end_date=END)
+        ingest_s = ingest(settings)
+        full_s, models = dbt_build(settings, work / "target-full", "--full-refresh")
+        incr_s, _ = dbt_build(settings, work / "target-incremental")
         print(f"\nscale {scale}: ingest {ingest_s:.1f}s | dbt build full {full_s:.1f}s | "
-              f"next-day incremental {incr_s:.1f}s ({incr_s / full_s:.0%} of full)")  # fmt: skip
+              f"incremental rebuild {incr_s:.1f}s ({incr_s / full_s:.0%} of full)")  # fmt: skip
         print("  slowest models (full build): " + ", ".join(f"{n} {s:.2f}s" for n, s in models[:8]))
 
 
