@@ -46,7 +46,7 @@ select
         when support_drag >= billing_drag then 'support'
         else 'billing'
     end as main_drag_factor,
-    round(greatest(usage_drag, engagement_drag, support_drag, billing_drag), 1) as main_drag_points,
+    {{ round_decimal('greatest(usage_drag, engagement_drag, support_drag, billing_drag)', 1) }} as main_drag_points,
     latest.api_requests_14d,
     latest.active_users_28d,
     latest.tickets_30d,

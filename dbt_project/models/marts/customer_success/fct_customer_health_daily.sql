@@ -331,15 +331,15 @@ scored as (
         seats,
         date_day,
         day_index,
-        round({{ cs_clamp('usage_raw') }}, 1) as usage_score,
-        round({{ cs_clamp('engagement_raw') }}, 1) as engagement_score,
-        round({{ cs_clamp('support_raw') }}, 1) as support_score,
-        round({{ cs_clamp('billing_raw') }}, 1) as billing_score,
-        round({{ cs_clamp(
+        {{ round_decimal(cs_clamp('usage_raw'), 1) }} as usage_score,
+        {{ round_decimal(cs_clamp('engagement_raw'), 1) }} as engagement_score,
+        {{ round_decimal(cs_clamp('support_raw'), 1) }} as support_score,
+        {{ round_decimal(cs_clamp('billing_raw'), 1) }} as billing_score,
+        {{ round_decimal(cs_clamp(
             '(' ~ weights['usage'] ~ ' * usage_raw + ' ~ weights['engagement'] ~ ' * engagement_raw + '
             ~ weights['support'] ~ ' * support_raw + ' ~ weights['billing'] ~ ' * billing_raw) / '
             ~ (weights['usage'] + weights['engagement'] + weights['support'] + weights['billing'])
-        ) }}, 1) as health_score,
+        ), 1) }} as health_score,
         api_requests,
         requests_14d,
         feature_events,
@@ -378,8 +378,8 @@ select
         when slope_28d <= -{{ trend_threshold }} then 'declining'
         else 'stable'
     end as trend,
-    round(score_change_28d, 1) as score_change_28d,
-    case when days_in_trend_window >= 14 then round(slope_28d, 2) end as score_slope_28d,
+    {{ round_decimal('score_change_28d', 1) }} as score_change_28d,
+    case when days_in_trend_window >= 14 then {{ round_decimal('slope_28d', 2) }} end as score_slope_28d,
     segment,
     plan_tier,
     seats,

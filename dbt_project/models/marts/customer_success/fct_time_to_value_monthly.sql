@@ -15,12 +15,12 @@ select
     signup_month,
     count(*) as signups,
     sum(case when time_to_value_days is not null then 1 else 0 end) as reached_value,
-    round({{ percentile('time_to_value_days', 0.5) }}, 2) as median_time_to_value_days,
-    round({{ percentile('time_to_value_days', 0.75) }}, 2) as p75_time_to_value_days,
-    round(avg(time_to_value_days), 2) as avg_time_to_value_days,
+    {{ round_decimal(percentile('time_to_value_days', 0.5), 2) }} as median_time_to_value_days,
+    {{ round_decimal(percentile('time_to_value_days', 0.75), 2) }} as p75_time_to_value_days,
+    {{ round_decimal('avg(time_to_value_days)', 2) }} as avg_time_to_value_days,
     sum(case when is_matured then 1 else 0 end) as signups_matured,
     sum(case when is_matured and reached_value_within_target then 1 else 0 end) as reached_value_within_target,
-    round({{ safe_divide('1.0 * sum(case when is_matured and reached_value_within_target then 1 else 0 end)',
-                         'sum(case when is_matured then 1 else 0 end)') }}, 4) as share_value_within_target
+    {{ round_decimal(safe_divide('1.0 * sum(case when is_matured and reached_value_within_target then 1 else 0 end)',
+                                 'sum(case when is_matured then 1 else 0 end)'), 4) }} as share_value_within_target
 from accounts
 group by signup_month
