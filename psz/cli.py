@@ -123,7 +123,8 @@ def _print_summary(settings: Settings, seconds: float) -> None:
     typer.echo(
         "\nNext steps:\n"
         "  psz ui                      browse the asset graph and run metadata in Dagster\n"
-        f"  duckdb -readonly {settings.warehouse_path}   query the raw tables\n"
+        "  uv run python -c \"from analytics import metrics; print(metrics.query('mrr').data)\"\n"
+        "                              ask for a governed metric (notebooks/ has more)\n"
         "  make test                   run every test"
     )
 
