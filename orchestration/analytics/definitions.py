@@ -130,7 +130,7 @@ def _as_frame(obj: Any) -> pl.DataFrame:
     raise TypeError(f"expected a polars DataFrame, got {type(obj).__name__}")
 
 
-def optional(module: str, *names: str) -> tuple[Callable[..., Any], ...]:
+def package_api(module: str, *names: str) -> tuple[Callable[..., Any], ...]:
     """The named callables of an analytics package. A missing package or name is an error that
     says which: an asset must never drop out of the graph silently."""
     mod = importlib.import_module(f"analytics.{module}")
@@ -261,7 +261,7 @@ def definitions(settings: Settings) -> dg.Definitions:
     model_tables = ["forecast_backtests"]  # long-form evaluation tables gathered by model_metrics
     model_deps = [key("forecasts")]
 
-    churn = optional("churn", "run")
+    churn = package_api("churn", "run")
     if churn is not None:
         (run_churn,) = churn
 
@@ -281,7 +281,7 @@ def definitions(settings: Settings) -> dg.Definitions:
         model_tables.append("churn_evaluation")
         model_deps.append(key("churn_predictions"))
 
-    expansion = optional("expansion", "opportunities")
+    expansion = package_api("expansion", "opportunities")
     if expansion is not None:
         (find_opportunities,) = expansion
 
@@ -297,7 +297,7 @@ def definitions(settings: Settings) -> dg.Definitions:
 
         assets.append(expansion_opportunities)
 
-    leads = optional("leads", "score_leads")
+    leads = package_api("leads", "score_leads")
     if leads is not None:
         (score,) = leads
 
@@ -317,7 +317,7 @@ def definitions(settings: Settings) -> dg.Definitions:
         model_tables.append("lead_scoring_evaluation")
         model_deps.append(key("lead_scores"))
 
-    insights_api = optional("insights", "generate", "insights_frame")
+    insights_api = package_api("insights", "generate", "insights_frame")
     if insights_api is not None:
         generate, insights_frame = insights_api
         upstream = [a.key for a in assets]

@@ -176,7 +176,7 @@ def test_materialization_metadata(materializations: dict[str, dict[str, object]]
 def test_model_packages_are_wired(
     module: str, names: tuple[str, ...], table: str, tables: dict[str, pl.DataFrame]
 ) -> None:
-    from orchestration.analytics.definitions import optional
+    from orchestration.analytics.definitions import package_api
 
-    assert len(optional(module, *names)) == len(names)
+    assert len(package_api(module, *names)) == len(names)
     assert tables[table].height > 0
