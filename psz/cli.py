@@ -104,6 +104,33 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI")] = 3000)
     os.execvp(dagster, [dagster, "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)])
 
 
+@app.command()
+def mcp(
+    transport: Annotated[str, typer.Option(help="stdio (for a local client) or http (streamable HTTP)")] = "stdio",
+    domains: Annotated[str | None, typer.Option(help="Comma-separated domains to serve (default: all), "
+                                                     "e.g. business_intelligence")] = None,
+    host: Annotated[str, typer.Option(help="HTTP host (http transport only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port (http transport only)")] = 8000,
+) -> None:
+    """Serve the governed metrics to an AI assistant over MCP (stdio by default)."""
+    from mcp_layer.server import UnknownDomainError, build_server
+
+    if transport not in ("stdio", "http"):
+        typer.secho(f"--transport must be stdio or http, not {transport!r}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    try:
+        server = build_server(domains.split(",") if domains else None, settings)
+    except UnknownDomainError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    if transport == "stdio":
+        server.run("stdio")  # stdout carries the protocol: nothing else may print to it
+    else:
+        typer.echo(f"MCP server on http://{host}:{port}/mcp (Ctrl-C to stop)", err=True)
+        server.run("streamable-http", host=host, port=port)
+
+
 def _print_summary(settings: Settings, seconds: float) -> None:
     import duckdb
 

@@ -1,0 +1,58 @@
+"""The MCP gateway: one `MCPServer` that serves the chosen domains' tools.
+
+Each domain is a module of this package with `register(server, settings)`; the gateway imports
+the ones asked for. Every number comes from `analytics/`; nothing here computes a metric.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+
+from mcp.server.mcpserver import MCPServer
+
+from analytics.settings import Settings, get_settings
+
+# Domain name -> module under mcp_layer. Names line up with the other layers (DESIGN.md).
+DOMAINS: dict[str, str] = {
+    "business_intelligence": "mcp_layer.business_intelligence",
+}
+
+INSTRUCTIONS = (
+    "Governed business metrics of a subscription (SaaS) company: MRR, ARR, customers, churn, "
+    "health and more, computed in the warehouse. Call list_metrics first to learn metric and "
+    "dimension names, then query_metrics. Every answer carries the SQL that ran, the metric "
+    "definitions and data freshness: cite them, and warn when the data is stale."
+)
+
+
+class UnknownDomainError(ValueError):
+    pass
+
+
+def resolve_domains(domains: Sequence[str] | None) -> list[str]:
+    """The domains to serve (all when None or empty); unknown names raise with the valid ones."""
+    if not domains:
+        return list(DOMAINS)
+    names = [d.strip() for d in domains if d.strip()]
+    unknown = [d for d in names if d not in DOMAINS]
+    if unknown:
+        raise UnknownDomainError(
+            f"unknown domain(s) {', '.join(unknown)}; valid: {', '.join(DOMAINS)}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def build_server(
+    domains: Sequence[str] | None = None, settings: Settings | None = None
+) -> MCPServer:
+    """One server with the tools of `domains` (all by default), reading through `settings`."""
+    settings = settings or get_settings()
+    names = resolve_domains(domains)
+    from mcp_layer import versions
+
+    server = MCPServer(name="psz", title="PsiZero analytics", instructions=INSTRUCTIONS,
+                       version=versions()["psz-platform"] or "")  # fmt: skip
+    for name in names:
+        importlib.import_module(DOMAINS[name]).register(server, settings)
+    return server
