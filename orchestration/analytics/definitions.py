@@ -22,10 +22,9 @@ analytics) runs daily at 06:00 UTC (`analytics_daily_schedule`).
 """
 
 import dataclasses
-import importlib
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -33,6 +32,8 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from analytics.anomalies import anomaly_windows, detect
+from analytics.churn import run as run_churn
+from analytics.expansion import opportunities as find_opportunities
 from analytics.forecasting import (
     assumptions_from_mrr_bridge,
     backtest,
@@ -41,6 +42,8 @@ from analytics.forecasting import (
     forecast,
     revenue_scenarios,
 )
+from analytics.insights import generate, insights_frame
+from analytics.leads import score_leads as score
 from analytics.settings import Settings
 from analytics.warehouse import run_query
 
@@ -128,16 +131,6 @@ def _as_frame(obj: Any) -> pl.DataFrame:
         if isinstance(getattr(obj, attr, None), pl.DataFrame):
             return getattr(obj, attr)
     raise TypeError(f"expected a polars DataFrame, got {type(obj).__name__}")
-
-
-def package_api(module: str, *names: str) -> tuple[Callable[..., Any], ...]:
-    """The named callables of an analytics package. A missing package or name is an error that
-    says which: an asset must never drop out of the graph silently."""
-    mod = importlib.import_module(f"analytics.{module}")
-    missing = [n for n in names if not callable(getattr(mod, n, None))]
-    if missing:
-        raise ImportError(f"analytics.{module} has no callable {', '.join(missing)}; the analytics assets need it")
-    return tuple(getattr(mod, n) for n in names)
 
 
 # ---------------------------------------------------------------------------------------- assets
@@ -261,80 +254,68 @@ def definitions(settings: Settings) -> dg.Definitions:
     model_tables = ["forecast_backtests"]  # long-form evaluation tables gathered by model_metrics
     model_deps = [key("forecasts")]
 
-    churn = package_api("churn", "run")
-    if churn is not None:
-        (run_churn,) = churn
 
-        @dg.asset(key=key("churn_predictions"), group_name=GROUP, kinds={"python", "scikitlearn"},
-                  deps=series.marts("fct_customer_health_daily", "fct_customer_mrr_monthly", "dim_customers"),
-                  description="Churn probability, expected days to churn and main risk factors per customer; "
-                              "ROC AUC, PR AUC and Brier score on the period after training.")  # fmt: skip
-        def churn_predictions(context: AssetExecutionContext) -> dg.MaterializeResult:
-            result = run_churn(settings)
-            figures = _figures(getattr(result, "metrics", None))
-            meta = _write(settings, {"churn_predictions": _as_frame(result.predictions),
-                                     "churn_evaluation": _long("churn", "customers", figures)})  # fmt: skip
-            meta |= {f"eval/{k}": dg.MetadataValue.float(v) for k, v in figures.items()}
-            return dg.MaterializeResult(metadata=meta)
+    @dg.asset(key=key("churn_predictions"), group_name=GROUP, kinds={"python", "scikitlearn"},
+              deps=series.marts("fct_customer_health_daily", "fct_customer_mrr_monthly", "dim_customers"),
+              description="Churn probability, expected days to churn and main risk factors per customer; "
+                          "ROC AUC, PR AUC and Brier score on the period after training.")  # fmt: skip
+    def churn_predictions(context: AssetExecutionContext) -> dg.MaterializeResult:
+        result = run_churn(settings)
+        figures = _figures(getattr(result, "metrics", None))
+        meta = _write(settings, {"churn_predictions": _as_frame(result.predictions),
+                                 "churn_evaluation": _long("churn", "customers", figures)})  # fmt: skip
+        meta |= {f"eval/{k}": dg.MetadataValue.float(v) for k, v in figures.items()}
+        return dg.MaterializeResult(metadata=meta)
 
-        assets.append(churn_predictions)
-        model_tables.append("churn_evaluation")
-        model_deps.append(key("churn_predictions"))
+    assets.append(churn_predictions)
+    model_tables.append("churn_evaluation")
+    model_deps.append(key("churn_predictions"))
 
-    expansion = package_api("expansion", "opportunities")
-    if expansion is not None:
-        (find_opportunities,) = expansion
 
-        @dg.asset(key=key("expansion_opportunities"), group_name=GROUP, kinds={"python", "polars"},
-                  deps=series.marts("fct_upsell_signals", "fct_customer_mrr_monthly", "fct_customer_health_current"),
-                  description="Upsell and expansion opportunities per customer (usage near limits, seat "
-                              "saturation, growth) with a value forecast.")  # fmt: skip
-        def expansion_opportunities(context: AssetExecutionContext) -> dg.MaterializeResult:
-            frame = _as_frame(find_opportunities(settings))
-            return dg.MaterializeResult(
-                metadata=_write(settings, {"expansion_opportunities": frame})
-            )
+    @dg.asset(key=key("expansion_opportunities"), group_name=GROUP, kinds={"python", "polars"},
+              deps=series.marts("fct_upsell_signals", "fct_customer_mrr_monthly", "fct_customer_health_current"),
+              description="Upsell and expansion opportunities per customer (usage near limits, seat "
+                          "saturation, growth) with a value forecast.")  # fmt: skip
+    def expansion_opportunities(context: AssetExecutionContext) -> dg.MaterializeResult:
+        frame = _as_frame(find_opportunities(settings))
+        return dg.MaterializeResult(
+            metadata=_write(settings, {"expansion_opportunities": frame})
+        )
 
-        assets.append(expansion_opportunities)
+    assets.append(expansion_opportunities)
 
-    leads = package_api("leads", "score_leads")
-    if leads is not None:
-        (score,) = leads
 
-        @dg.asset(key=key("lead_scores"), group_name=GROUP, kinds={"python", "scikitlearn"},
-                  deps=series.marts("fct_leads", "fct_opportunities", "fct_campaign_performance"),
-                  description="Lead score with its demographic / behavioural / engagement / intent breakdown, "
-                              "qualification status and next actions.")  # fmt: skip
-        def lead_scores(context: AssetExecutionContext) -> dg.MaterializeResult:
-            result = score(settings)
-            figures = _figures(getattr(result, "metrics", None))
-            meta = _write(settings, {"lead_scores": _as_frame(result.scores),
-                                     "lead_scoring_evaluation": _long("lead_scoring", "leads", figures)})  # fmt: skip
-            meta |= {f"eval/{k}": dg.MetadataValue.float(v) for k, v in figures.items()}
-            return dg.MaterializeResult(metadata=meta)
+    @dg.asset(key=key("lead_scores"), group_name=GROUP, kinds={"python", "scikitlearn"},
+              deps=series.marts("fct_leads", "fct_opportunities", "fct_campaign_performance"),
+              description="Lead score with its demographic / behavioural / engagement / intent breakdown, "
+                          "qualification status and next actions.")  # fmt: skip
+    def lead_scores(context: AssetExecutionContext) -> dg.MaterializeResult:
+        result = score(settings)
+        figures = _figures(getattr(result, "metrics", None))
+        meta = _write(settings, {"lead_scores": _as_frame(result.scores),
+                                 "lead_scoring_evaluation": _long("lead_scoring", "leads", figures)})  # fmt: skip
+        meta |= {f"eval/{k}": dg.MetadataValue.float(v) for k, v in figures.items()}
+        return dg.MaterializeResult(metadata=meta)
 
-        assets.append(lead_scores)
-        model_tables.append("lead_scoring_evaluation")
-        model_deps.append(key("lead_scores"))
+    assets.append(lead_scores)
+    model_tables.append("lead_scoring_evaluation")
+    model_deps.append(key("lead_scores"))
 
-    insights_api = package_api("insights", "generate", "insights_frame")
-    if insights_api is not None:
-        generate, insights_frame = insights_api
-        upstream = [a.key for a in assets]
+    upstream = [a.key for a in assets]
 
-        @dg.asset(key=key("insights"), group_name=GROUP, kinds={"python", "polars"},
-                  deps=upstream + series.marts("fct_mrr_summary_monthly"),
-                  description="Ranked insights (opportunity, risk, trend, anomaly) with priority, supporting "
-                              "numbers, the rule that fired, recommendations and estimated impact.")  # fmt: skip
-        def insights(context: AssetExecutionContext) -> dg.MaterializeResult:
-            frame = insights_frame(generate(settings))
-            meta = _write(settings, {"insights": frame})
-            if "priority" in frame.columns:
-                for p, n in frame.group_by("priority").len().iter_rows():
-                    meta[f"priority/{p}"] = dg.MetadataValue.int(int(n))
-            return dg.MaterializeResult(metadata=meta)
+    @dg.asset(key=key("insights"), group_name=GROUP, kinds={"python", "polars"},
+              deps=upstream + series.marts("fct_mrr_summary_monthly"),
+              description="Ranked insights (opportunity, risk, trend, anomaly) with priority, supporting "
+                          "numbers, the rule that fired, recommendations and estimated impact.")  # fmt: skip
+    def insights(context: AssetExecutionContext) -> dg.MaterializeResult:
+        frame = insights_frame(generate(settings))
+        meta = _write(settings, {"insights": frame})
+        if "priority" in frame.columns:
+            for p, n in frame.group_by("priority").len().iter_rows():
+                meta[f"priority/{p}"] = dg.MetadataValue.int(int(n))
+        return dg.MaterializeResult(metadata=meta)
 
-        assets.append(insights)
+    assets.append(insights)
 
     @dg.asset(key=key("model_metrics"), group_name=GROUP, deps=model_deps, kinds={"python", "polars"},
               description="Every model's evaluation figures in one table: forecast MAE/sMAPE/MASE of the chosen "
