@@ -78,9 +78,9 @@ def command(uv: list[str], port: int, project: str) -> list[str]:
     ]  # fmt: skip
 
 
-def _ready(endpoint: str) -> bool:
+def _ready(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{endpoint}/readyz", timeout=2) as resp:
+        with urllib.request.urlopen(url, timeout=2) as resp:
             return resp.status == 200
     except (urllib.error.URLError, OSError):
         return False
@@ -116,26 +116,35 @@ def running_emulator(
     if uv is None:
         raise EmulatorUnavailable("uv not found (needed to run bqemulator in its own environment)")
     port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["BQEMU_ENABLE_FORMAT_EXTENSIONS"] = "false"  # Avro extension: would try to download
+    with running_until_ready("bqemulator", command(uv, port, project), env, log_path,
+                             f"http://127.0.0.1:{port}", "/readyz", timeout_s) as endpoint:  # fmt: skip
+        yield endpoint
+
+
+@contextlib.contextmanager
+def running_until_ready(
+    name: str, cmd: list[str], env: dict[str, str], log_path: Path, endpoint: str, health_path: str,
+    timeout_s: float,
+) -> Iterator[str]:  # fmt: skip
+    """Run `cmd` in its own process group (log in `log_path`), wait until `endpoint + health_path`
+    answers 200, yield `endpoint`, and always stop the whole group. Shared by both emulators."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            command(uv, port, project), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env=env, start_new_session=True,
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+            start_new_session=True,
         )  # fmt: skip
     try:
         deadline = time.monotonic() + timeout_s
-        while not _ready(endpoint):
+        while not _ready(endpoint + health_path):
             if proc.poll() is not None:
                 raise EmulatorUnavailable(
-                    f"bqemulator exited with code {proc.returncode} before it was ready:\n{_tail(log_path)}"
+                    f"{name} exited with code {proc.returncode} before it was ready:\n{_tail(log_path)}"
                 )
             if time.monotonic() > deadline:
-                raise EmulatorUnavailable(
-                    f"bqemulator not ready after {timeout_s:.0f} s:\n{_tail(log_path)}"
-                )
+                raise EmulatorUnavailable(f"{name} not ready after {timeout_s:.0f} s:\n{_tail(log_path)}")
             time.sleep(0.3)
         yield endpoint
     finally:

@@ -38,9 +38,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,10 +45,9 @@ from typing import Any
 try:  # the project's helpers; absent when this file runs as `fill` inside the tool environment
     from tests.support.bigquery_emulator import (
         EmulatorUnavailable,
-        _stop,
-        _tail,
         find_uv,
         free_port,
+        running_until_ready,
     )
 except ImportError:
     pass
@@ -79,14 +75,6 @@ def command(uv: list[str], port: int, database: Path | None) -> list[str]:
     return cmd + (["--database", str(database)] if database is not None else [])
 
 
-def _ready(endpoint: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{endpoint}/_crucible/health", timeout=2) as resp:
-            return resp.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def _uv() -> list[str]:
     uv = find_uv()
     if uv is None:
@@ -105,29 +93,9 @@ def running_emulator(
     """Start Crucible on a free loopback port (state in `database`, else in memory), yield its
     endpoint, always stop its process group."""
     port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            command(_uv(), port, database), stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, env=_env(), start_new_session=True,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + timeout_s
-        while not _ready(endpoint):
-            if proc.poll() is not None:
-                raise EmulatorUnavailable(
-                    f"crucible exited with code {proc.returncode} before it was ready:\n"
-                    f"{_tail(log_path)}"
-                )
-            if time.monotonic() > deadline:
-                raise EmulatorUnavailable(
-                    f"crucible not ready after {timeout_s:.0f} s:\n{_tail(log_path)}"
-                )
-            time.sleep(0.3)
+    with running_until_ready("crucible", command(_uv(), port, database), _env(), log_path,
+                             f"http://127.0.0.1:{port}", "/_crucible/health", timeout_s) as endpoint:  # fmt: skip
         yield endpoint
-    finally:
-        _stop(proc)
 
 
 def bigquery_client(endpoint: str, project: str) -> Any:
