@@ -133,6 +133,15 @@ def _as_frame(obj: Any) -> pl.DataFrame:
     raise TypeError(f"expected a polars DataFrame, got {type(obj).__name__}")
 
 
+def _model_result(settings: Settings, table: str, frame: pl.DataFrame, model: str, subject: str,
+                  metrics: Any) -> dg.MaterializeResult:  # fmt: skip
+    """Write a model's output and its evaluation figures (`<model>_evaluation`), figures as metadata."""
+    figures = _figures(metrics)
+    meta = _write(settings, {table: frame, f"{model}_evaluation": _long(model, subject, figures)})
+    meta |= {f"eval/{k}": dg.MetadataValue.float(v) for k, v in figures.items()}
+    return dg.MaterializeResult(metadata=meta)
+
+
 # ---------------------------------------------------------------------------------------- assets
 def definitions(settings: Settings) -> dg.Definitions:
     plots_dir = settings.data_dir / "analytics" / "plots"
@@ -254,23 +263,18 @@ def definitions(settings: Settings) -> dg.Definitions:
     model_tables = ["forecast_backtests"]  # long-form evaluation tables gathered by model_metrics
     model_deps = [key("forecasts")]
 
-
     @dg.asset(key=key("churn_predictions"), group_name=GROUP, kinds={"python", "scikitlearn"},
               deps=series.marts("fct_customer_health_daily", "fct_customer_mrr_monthly", "dim_customers"),
               description="Churn probability, expected days to churn and main risk factors per customer; "
                           "ROC AUC, PR AUC and Brier score on the period after training.")  # fmt: skip
     def churn_predictions(context: AssetExecutionContext) -> dg.MaterializeResult:
         result = run_churn(settings)
-        figures = _figures(getattr(result, "metrics", None))
-        meta = _write(settings, {"churn_predictions": _as_frame(result.predictions),
-                                 "churn_evaluation": _long("churn", "customers", figures)})  # fmt: skip
-        meta |= {f"eval/{k}": dg.MetadataValue.float(v) for k, v in figures.items()}
-        return dg.MaterializeResult(metadata=meta)
+        return _model_result(settings, "churn_predictions", _as_frame(result.predictions), "churn", "customers",
+                             getattr(result, "metrics", None))  # fmt: skip
 
     assets.append(churn_predictions)
     model_tables.append("churn_evaluation")
     model_deps.append(key("churn_predictions"))
-
 
     @dg.asset(key=key("expansion_opportunities"), group_name=GROUP, kinds={"python", "polars"},
               deps=series.marts("fct_upsell_signals", "fct_customer_mrr_monthly", "fct_customer_health_current"),
@@ -284,18 +288,14 @@ def definitions(settings: Settings) -> dg.Definitions:
 
     assets.append(expansion_opportunities)
 
-
     @dg.asset(key=key("lead_scores"), group_name=GROUP, kinds={"python", "scikitlearn"},
               deps=series.marts("fct_leads", "fct_opportunities", "fct_campaign_performance"),
               description="Lead score with its demographic / behavioural / engagement / intent breakdown, "
                           "qualification status and next actions.")  # fmt: skip
     def lead_scores(context: AssetExecutionContext) -> dg.MaterializeResult:
         result = score(settings)
-        figures = _figures(getattr(result, "metrics", None))
-        meta = _write(settings, {"lead_scores": _as_frame(result.scores),
-                                 "lead_scoring_evaluation": _long("lead_scoring", "leads", figures)})  # fmt: skip
-        meta |= {f"eval/{k}": dg.MetadataValue.float(v) for k, v in figures.items()}
-        return dg.MaterializeResult(metadata=meta)
+        return _model_result(settings, "lead_scores", _as_frame(result.scores), "lead_scoring", "leads",
+                             getattr(result, "metrics", None))  # fmt: skip
 
     assets.append(lead_scores)
     model_tables.append("lead_scoring_evaluation")
