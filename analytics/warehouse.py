@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import duckdb
@@ -29,6 +31,22 @@ def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=True)
 
 
+@contextmanager
+def read_only_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection for one caller-supplied (untrusted) query: read-only, no access to
+    files or the network (`enable_external_access = false`), configuration locked so SQL cannot
+    undo either. The caller may `interrupt()` it from another thread."""
+    path = settings.warehouse_path
+    if not path.exists():
+        raise WarehouseUnavailable(f"{path} does not exist yet: run `psz demo` (or materialize the assets) first")
+    con = duckdb.connect(str(path), read_only=True,
+                         config={"enable_external_access": False, "lock_configuration": True})  # fmt: skip
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 def _duckdb_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None) -> pl.DataFrame:
     frame = pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
     assert isinstance(frame, pl.DataFrame)
@@ -39,27 +57,48 @@ def _duckdb_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]
 def run_query(settings: Settings, sql: str, params: list[object] | None = None) -> pl.DataFrame:
     """Execute one read-only query and return its rows."""
     if settings.warehouse_kind == "bigquery":
-        return _bigquery(settings, sql)
+        return _bigquery(settings, sql, params)
     with _connect(settings) as con:
         return _duckdb_frame(con, sql, params)
 
 
-def run_query_with_freshness(settings: Settings, sql: str) -> tuple[pl.DataFrame, Freshness]:
+def run_query_with_freshness(
+    settings: Settings, sql: str, params: list[object] | None = None
+) -> tuple[pl.DataFrame, Freshness]:
     """The rows and the freshness of the data behind them, read through one connection (opening
     the DuckDB file costs ~20-30 ms at demo scale: once per answer, not twice)."""
     if settings.warehouse_kind == "bigquery":
-        return _bigquery(settings, sql), freshness(settings)
+        return _bigquery(settings, sql, params), freshness(settings)
     with _connect(settings) as con:
-        return _duckdb_frame(con, sql, None), _freshness(settings, con)
+        return _duckdb_frame(con, sql, params), _freshness(settings, con)
 
 
-def _bigquery(settings: Settings, sql: str) -> pl.DataFrame:
+def _bigquery(settings: Settings, sql: str, params: list[object] | None = None) -> pl.DataFrame:
     from google.cloud import bigquery
 
     options = {"api_endpoint": settings.bigquery_api_endpoint} if settings.bigquery_api_endpoint else None
     client = bigquery.Client(project=settings.bigquery_project, location=settings.bigquery_location,
                              client_options=options)  # fmt: skip
-    return pl.from_arrow(client.query(sql).to_arrow())  # type: ignore[return-value]
+    config = None
+    if params:  # positional `?` parameters, typed from the Python values
+        config = bigquery.QueryJobConfig(query_parameters=[
+            bigquery.ScalarQueryParameter(None, _bigquery_type(v), v) for v in params
+        ])  # fmt: skip
+    return pl.from_arrow(client.query(sql, job_config=config).to_arrow())  # type: ignore[return-value]
+
+
+def _bigquery_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, int):
+        return "INT64"
+    if isinstance(value, float):
+        return "FLOAT64"
+    if isinstance(value, dt.datetime):
+        return "TIMESTAMP"
+    if isinstance(value, dt.date):
+        return "DATE"
+    return "STRING"
 
 
 @dataclass(frozen=True)

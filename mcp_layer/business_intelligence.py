@@ -7,22 +7,18 @@ results for an AI assistant and turn the metric layer's errors into tool errors.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from analytics import metrics as metric_layer
 from analytics.metrics.query import MAX_LIMIT
 from analytics.settings import Settings
-from analytics.warehouse import Freshness, WarehouseUnavailable, freshness, run_query
+from analytics.warehouse import WarehouseUnavailable, freshness, run_query
 from mcp_layer import versions
-
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                            open_world_hint=False)  # fmt: skip
+from mcp_layer.common import READ_ONLY, FreshnessInfo, MetricDefinitionInfo, cell, jsonable
 
 Scalar = str | int | float | bool
 
@@ -45,31 +41,6 @@ class MetricSummary(BaseModel):
 
 class MetricCatalog(BaseModel):
     metrics: list[MetricSummary]
-
-
-class FreshnessInfo(BaseModel):
-    checked_at: str = Field(description="When freshness was checked (UTC, ISO 8601)")
-    sources_loaded_at: dict[str, str | None] = Field(
-        description="Last successful load per source (ISO 8601), null when never loaded"
-    )
-    models_built_at: str | None = Field(
-        description="Last dbt build of the metric models (ISO 8601)"
-    )
-    age_hours: float | None = Field(description="Hours since the oldest source was loaded")
-
-    @classmethod
-    def of(cls, f: Freshness) -> FreshnessInfo:
-        d = f.as_dict()
-        return cls(checked_at=d["checked_at"], sources_loaded_at=d["sources_loaded_at"],  # type: ignore[arg-type]
-                   models_built_at=d["models_built_at"], age_hours=f.age_hours())  # type: ignore[arg-type]  # fmt: skip
-
-
-class MetricDefinitionInfo(BaseModel):
-    name: str
-    label: str
-    description: str
-    type: str
-    definition: dict[str, Any] = Field(description="The metric's dbt semantic-layer definition")
 
 
 class MetricQueryResult(BaseModel):
@@ -96,17 +67,6 @@ class HealthReport(BaseModel):
     )
     freshness: FreshnessInfo | None = None
     versions: dict[str, str | None]
-
-
-# ---- helpers -----------------------------------------------------------------------------------
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
-def _cell(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
 
 
 # ---- registration ------------------------------------------------------------------------------
@@ -183,13 +143,13 @@ def register(server: MCPServer, settings: Settings) -> None:
             raise ToolError(str(exc)) from None
         except (FileNotFoundError, WarehouseUnavailable) as exc:
             raise ToolError(f"the warehouse is not available: {exc}") from None
-        rows = [{k: _cell(v) for k, v in row.items()} for row in result.data.iter_rows(named=True)]
+        rows = [{k: cell(v) for k, v in row.items()} for row in result.data.iter_rows(named=True)]
         return MetricQueryResult(
             metrics=list(metrics), grain=result.grain, dimensions=list(result.dimensions),
             columns=result.data.columns, rows=rows, row_count=len(rows), sql=result.sql,
             freshness=FreshnessInfo.of(result.freshness),
             definitions=[MetricDefinitionInfo(name=d.name, label=d.label, description=d.description, type=d.type,
-                                              definition=_jsonable(d.definition)) for d in result.metrics],
+                                              definition=jsonable(d.definition)) for d in result.metrics],
         )  # fmt: skip
 
     @server.tool(title="Health check", annotations=READ_ONLY)

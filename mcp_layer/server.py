@@ -1,7 +1,9 @@
 """The MCP gateway: one `MCPServer` that serves the chosen domains' tools.
 
 Each domain is a module of this package with `register(server, settings)`; the gateway imports
-the ones asked for. Every number comes from `analytics/`; nothing here computes a metric.
+the ones asked for. A domain that offers MCP Apps (HTML views a host renders) also has
+`register_apps(apps, settings)`: extensions are fixed when the server is constructed, so those
+run first. Every number comes from `analytics/`; nothing here computes a metric.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 
+from mcp.server.apps import Apps
 from mcp.server.mcpserver import MCPServer
 
 from analytics.settings import Settings, get_settings
@@ -49,10 +52,16 @@ def build_server(
     """One server with the tools of `domains` (all by default), reading through `settings`."""
     settings = settings or get_settings()
     names = resolve_domains(domains)
-    from mcp_layer import versions
+    from mcp_layer import completions, versions
 
+    modules = [importlib.import_module(DOMAINS[name]) for name in names]
+    apps = Apps()
+    for module in modules:
+        if hasattr(module, "register_apps"):
+            module.register_apps(apps, settings)
     server = MCPServer(name="psz", title="PsiZero analytics", instructions=INSTRUCTIONS,
-                       version=versions()["psz-platform"] or "")  # fmt: skip
-    for name in names:
-        importlib.import_module(DOMAINS[name]).register(server, settings)
+                       version=versions()["psz-platform"] or "", extensions=[apps])  # fmt: skip
+    for module in modules:
+        module.register(server, settings)
+    completions.install(server)
     return server

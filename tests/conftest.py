@@ -63,6 +63,11 @@ def dbt_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
     from orchestration.definitions import MATERIALIZE_EVERYTHING, build_definitions
 
+    prebuilt = os.environ.get("PSZ_TEST_PREBUILT_DATA_DIR")
+    if prebuilt and not os.environ.get("CI"):
+        # Local iteration only: a data dir built by `psz demo` at WAREHOUSE_SCALE/WAREHOUSE_SEED,
+        # shared read-only. CI always builds its own.
+        return load_settings(data_dir=Path(prebuilt), demo_scale=WAREHOUSE_SCALE, demo_seed=WAREHOUSE_SEED)
     settings = load_settings(
         data_dir=tmp_path_factory.mktemp("warehouse"), demo_scale=WAREHOUSE_SCALE, demo_seed=WAREHOUSE_SEED
     )
