@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     # local paths
     data_dir: Path = Field(Path("data"), description="Folder for the DuckDB file and local state")
     duckdb_path: Path | None = Field(None, description="DuckDB file (default: DATA_DIR/warehouse.duckdb)")
+    read_from: Literal["snapshot", "build"] = Field(
+        "snapshot",
+        description="DuckDB reads: the newest published snapshot (serving: MCP, notebooks), or the "
+        "build file the pipeline writes (the pipeline's own reads; set by the Dagster definitions)",
+    )
+    snapshots_keep: int = Field(3, ge=2, le=50, description="Published DuckDB snapshots kept on disk")
 
     # the demo company
     demo_seed: int = Field(42, description="Seed of the demo company; same seed, same data")
@@ -78,6 +84,11 @@ class Settings(BaseSettings):
     @property
     def warehouse_path(self) -> Path:
         return self.duckdb_path or self.data_dir / "warehouse.duckdb"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        """Published read-only copies of the DuckDB warehouse (see `analytics.warehouse`)."""
+        return self.warehouse_path.parent / "snapshots"
 
     @property
     def demo_sources_dir(self) -> Path:

@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import polars as pl
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from analytics.metrics import MetricQueryError
@@ -35,12 +37,16 @@ class FreshnessInfo(BaseModel):
     )
     models_built_at: str | None = Field(description="Last dbt build of the metric models (ISO 8601)")
     age_hours: float | None = Field(description="Hours since the oldest source was loaded")
+    snapshot_id: str | None = Field(
+        None, description="The published warehouse snapshot that answered (null: read from the build)"
+    )
 
     @classmethod
     def of(cls, f: Freshness) -> FreshnessInfo:
         d = f.as_dict()
         return cls(checked_at=d["checked_at"], sources_loaded_at=d["sources_loaded_at"],  # type: ignore[arg-type]
-                   models_built_at=d["models_built_at"], age_hours=f.age_hours())  # type: ignore[arg-type]  # fmt: skip
+                   models_built_at=d["models_built_at"], age_hours=f.age_hours(),  # type: ignore[arg-type]
+                   snapshot_id=f.snapshot_id)  # fmt: skip
 
 
 class MetricDefinitionInfo(BaseModel):
@@ -77,6 +83,20 @@ class Provenance(BaseModel):
                    freshness=FreshnessInfo.of(freshness), stale=age is None or age > STALE_AFTER_HOURS)  # fmt: skip
 
 
+def tables_in(sql: str, dialect: str = "duckdb") -> list[str]:
+    """The schema.table names a statement reads (for provenance), in first-seen order."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.ParseError:
+        return []
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    names = [f"{t.db}.{t.name}" if t.db else t.name for t in tree.find_all(exp.Table) if t.name not in ctes]
+    return list(dict.fromkeys(names))
+
+
 def jsonable(value: Any) -> Any:
     """`value` with dates, decimals and other non-JSON types turned into JSON ones."""
     return json.loads(json.dumps(value, default=str))
@@ -87,9 +107,28 @@ def cell(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
 
 
-def json_rows(report_or_rows: Report | list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = report_or_rows.rows() if isinstance(report_or_rows, Report) else report_or_rows
+def json_rows(source: Report | pl.DataFrame | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as JSON objects (dates as ISO 8601) from a report, a frame or plain dicts."""
+    if isinstance(source, Report):
+        rows = source.rows()
+    elif isinstance(source, pl.DataFrame):
+        rows = source.to_dicts()
+    else:
+        rows = source
     return [{k: cell(v) for k, v in row.items()} for row in rows]
+
+
+@contextmanager
+def prompt_errors() -> Iterator[None]:
+    """Like `tool_errors` for prompts: a prompt has no error result, so the failure travels as a
+    protocol error whose message the client shows (a plain exception reaches it as "Internal
+    server error")."""
+    try:
+        yield
+    except (MetricQueryError, ReportError) as exc:
+        raise MCPError(INVALID_PARAMS, str(exc)) from None
+    except (FileNotFoundError, WarehouseUnavailable) as exc:
+        raise MCPError(INVALID_PARAMS, f"the warehouse is not available: {exc}") from None
 
 
 @contextmanager
@@ -112,3 +151,27 @@ def with_chart(model: BaseModel, summary: str, png: bytes | None) -> CallToolRes
     if png is not None:
         content.append(ImageContent(type="image", data=base64.b64encode(png).decode(), mime_type="image/png"))
     return CallToolResult(content=content, structured_content=model.model_dump(mode="json"))
+
+
+def grounded_prompt(task: str, facts: dict[str, Report]) -> str:
+    """A prompt that grounds the assistant's own writing in warehouse facts: the task, every fact
+    table as JSON with the SQL that produced it, and the rules for citing them."""
+    freshness = next(iter(facts.values())).freshness if facts else None
+    parts = [
+        task,
+        "",
+        (
+            "Use only the facts below; do not invent numbers. Quote figures as given (round for "
+            "readability), name the table a number came from when asked, and say so when a fact you "
+            "would need is missing."
+        ),
+    ]
+    if freshness is not None:
+        age = freshness.age_hours()
+        parts.append(f"Data freshness: {json.dumps(freshness.as_dict())}"
+                     + (f" (oldest source {age:.0f} h old: mention it if over a day)" if age is not None else ""))  # fmt: skip
+    for name, report in facts.items():
+        parts += ["", f"## {name}", f"Tables: {', '.join(report.tables)}",
+                  "```json", json.dumps(json_rows(report.data), default=str, indent=1), "```",
+                  "SQL:", "```sql", report.sql, "```"]  # fmt: skip
+    return "\n".join(parts)

@@ -8,11 +8,18 @@ import difflib
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
+from metricflow_semantics.errors.error_classes import InvalidQueryException
 
 from analytics.settings import Settings, get_settings
-from analytics.warehouse import Freshness, run_query_with_freshness
+from analytics.warehouse import (
+    Freshness,
+    pinned_snapshot,
+    run_query_with_freshness,
+    semantic_manifest_path,
+)
 
 from .semantic_layer import MetricDefinition, SemanticLayer
 
@@ -56,15 +63,18 @@ _layers: dict[tuple[str, str], SemanticLayer] = {}
 
 
 def semantic_layer(settings: Settings | None = None) -> SemanticLayer:
-    """The semantic layer for the current manifest (reloaded when dbt rewrites it)."""
+    """The semantic layer for the current manifest (reloaded when dbt rewrites it): the published
+    snapshot's copy when serving one, so definitions always match the data they run on."""
     settings = settings or get_settings()
-    path = settings.dbt_target_dir / "semantic_manifest.json"
+    path = semantic_manifest_path(settings)
     key = (str(path.resolve()), settings.warehouse_kind)
     with _lock:
         layer = _layers.get(key)
         if layer is None or not path.exists() or path.stat().st_mtime != layer.mtime:
             layer = SemanticLayer(path, dialect=settings.warehouse_kind)
             _layers[key] = layer
+            for gone in [k for k in _layers if not Path(k[0]).exists()]:  # pruned snapshots
+                del _layers[gone]
         return layer
 
 
@@ -138,6 +148,21 @@ def query(
     `.sql` (what ran) and `.freshness` (when its sources were last loaded).
     """
     settings = settings or get_settings()
+    with pinned_snapshot(settings):  # definitions, data and freshness from one published snapshot
+        return _query(settings, metric, grain, dimensions, start, end, filters, order, limit)
+
+
+def _query(
+    settings: Settings,
+    metric: str | Sequence[str],
+    grain: str,
+    dimensions: Sequence[str],
+    start: dt.date | str | None,
+    end: dt.date | str | None,
+    filters: Mapping[str, FilterValue | Sequence[FilterValue]] | None,
+    order: Sequence[str],
+    limit: int | None,
+) -> MetricResult:
     layer = semantic_layer(settings)
     names = [metric] if isinstance(metric, str) else list(metric)
     if not names:
@@ -149,6 +174,11 @@ def query(
         defs.append(layer.metrics[name])
     if grain not in layer.GRAINS:
         raise UnknownNameError("grain", grain, list(layer.GRAINS))
+    coarse = [d.name for d in defs if grain not in d.grains]
+    if coarse:
+        finest = {d.name: d.grains[0] for d in defs if grain not in d.grains}
+        raise MetricQueryError(f"{', '.join(coarse)} cannot be queried by {grain}: finest grain "
+                               f"{', '.join(f'{k} {v}' for k, v in finest.items())}; use that grain or coarser")  # fmt: skip
     common = sorted(set.intersection(*(set(d.dimensions) for d in defs)))
     dims = [_resolve_dimension(d, common) for d in dimensions]
     if len(set(dims)) != len(dims):
@@ -171,13 +201,25 @@ def query(
         else:
             raise UnknownNameError("order column", col, ["period", *dimensions, *names])
         order_by.append(("-" if desc else "") + target)
-    sql = layer.compile(names, grain, dims, start_d, end_d, where, order_by, limit)
+    try:
+        sql = layer.compile(names, grain, dims, start_d, end_d, where, order_by, limit)
+    except InvalidQueryException as exc:  # e.g. a monthly metric asked for by day
+        raise MetricQueryError(_first_issue(str(exc), names, grain)) from None
     data, fresh = run_query_with_freshness(settings, sql)
     data = data.rename({k: v for k, v in out_names.items() if k in data.columns})
     if "period" in data.columns and data.schema["period"] != pl.Date:
         data = data.with_columns(pl.col("period").cast(pl.Date))
     return MetricResult(data=data, sql=sql, freshness=fresh, metrics=tuple(defs), grain=grain,
                         dimensions=tuple(dimensions))  # fmt: skip
+
+
+def _first_issue(message: str, names: Sequence[str], grain: str) -> str:
+    """MetricFlow's multi-paragraph error, cut to its first message, with what to try."""
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    start = lines.index("Message:") + 1 if "Message:" in lines else 0
+    detail = " ".join(lines[start:start + 3]).replace("Query Input:", "").strip() or message[:300]
+    hint = " (this metric is defined at a coarser grain: try month)" if "granularity" in message.lower() else ""
+    return f"the metric layer cannot answer {list(names)} by {grain}: {detail}{hint}"
 
 
 def _as_date(value: dt.date | str | None, what: str) -> dt.date | None:
