@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import anyio
 import duckdb
 import pytest
-from mcp import Client
-from mcp.server.mcpserver import MCPServer
-from mcp.shared.exceptions import MCPError
 from mcp.types import PromptReference
 
 from analytics.settings import Settings
-from mcp_layer import completions, technical_operations
+from mcp_layer import technical_operations
+
+from .domain_client import DomainClient, one_row
 
 T = TypeVar("T")
 JUNE = {"start": "2026-06-01", "end": "2026-06-30"}
@@ -30,54 +27,11 @@ EXAMPLE_CALLS: dict[str, dict[str, Any]] = {
 }
 
 
-def _session(settings: Settings, body: Callable[[Client], Awaitable[T]]) -> T:
-    async def main() -> T:
-        server = MCPServer("t")
-        technical_operations.register(server, settings)
-        completions.install(server)
-        async with Client(server) as client:
-            return await body(client)
-
-    return anyio.run(main)
-
-
-def _call(settings: Settings, tool: str, args: dict[str, Any] | None = None) -> Any:
-    return _session(settings, lambda c: c.call_tool(tool, args or {}))
-
-
-def _ok(settings: Settings, tool: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
-    result = _call(settings, tool, args)
-    assert not result.is_error, result.content[0].text
-    return result.structured_content
-
-
-def _error(settings: Settings, tool: str, args: dict[str, Any]) -> str:
-    result = _call(settings, tool, args)
-    assert result.is_error, result.structured_content
-    text = result.content[0].text
-    assert "Traceback" not in text
-    return text
-
-
-def _prompt_error(settings: Settings, prompt: str, args: dict[str, str]) -> str:
-    """The message of the MCP error a prompt answers `args` with."""
-
-    async def body(client: Client) -> str:
-        try:
-            await client.get_prompt(prompt, args)
-        except MCPError as exc:
-            return exc.message
-        raise AssertionError(f"{prompt} accepted {args}")
-
-    return _session(settings, body)
-
-
-def _one(
-    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
-) -> tuple[Any, ...]:
-    row = con.execute(sql, params or []).fetchone()
-    assert row is not None
-    return row
+_client = DomainClient(technical_operations.register)
+_session, _call, _ok, _error, _prompt_error = (
+    _client.session, _client.call, _client.ok, _client.error, _client.prompt_error
+)
+_one = one_row
 
 
 def test_tools_are_listed_read_only_with_described_parameters(dbt_settings: Settings) -> None:
