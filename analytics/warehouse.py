@@ -32,6 +32,7 @@ import contextvars
 import datetime as dt
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -322,12 +323,57 @@ def _duckdb_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]
     return frame.with_columns(pl.col(pl.Decimal).cast(pl.Float64))
 
 
+class _ResultCache:
+    """Results of trusted queries on published snapshots. A snapshot never changes, so a result
+    keyed by (snapshot id, SQL, parameters) stays correct for the snapshot's life: repeated
+    questions (dashboards, an assistant re-asking) skip the warehouse. Bounded in entries and in
+    rows per entry; a new snapshot simply stops matching the old keys, which age out."""
+
+    MAX_ENTRIES = 256
+    MAX_ROWS = 20_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[str, str, tuple[object, ...]], pl.DataFrame] = OrderedDict()
+
+    def get(self, key: tuple[str, str, tuple[object, ...]]) -> pl.DataFrame | None:
+        with self._lock:
+            frame = self._items.get(key)
+            if frame is not None:
+                self._items.move_to_end(key)
+            return frame
+
+    def put(self, key: tuple[str, str, tuple[object, ...]], frame: pl.DataFrame) -> None:
+        if frame.height > self.MAX_ROWS:
+            return
+        with self._lock:
+            self._items[key] = frame
+            self._items.move_to_end(key)
+            while len(self._items) > self.MAX_ENTRIES:
+                self._items.popitem(last=False)
+
+
+_results = _ResultCache()
+
+
+def _cached_frame(con: duckdb.DuckDBPyConnection, snap: Snapshot | None, sql: str,
+                  params: list[object] | None) -> pl.DataFrame:  # fmt: skip
+    if snap is None:  # the build file changes under us: never cached
+        return _duckdb_frame(con, sql, params)
+    key = (snap.id, sql, tuple(params or ()))
+    frame = _results.get(key)
+    if frame is None:
+        frame = _duckdb_frame(con, sql, params)
+        _results.put(key, frame)
+    return frame
+
+
 def run_query(settings: Settings, sql: str, params: list[object] | None = None) -> pl.DataFrame:
     """Execute one read-only query and return its rows."""
     if settings.warehouse_kind == "bigquery":
         return _bigquery(settings, sql, params)
-    with _reader(settings) as (con, _):
-        return _duckdb_frame(con, sql, params)
+    with _reader(settings) as (con, snap):
+        return _cached_frame(con, snap, sql, params)
 
 
 def run_query_with_freshness(
@@ -338,7 +384,7 @@ def run_query_with_freshness(
     if settings.warehouse_kind == "bigquery":
         return _bigquery(settings, sql, params), freshness(settings)
     with _reader(settings) as (con, snap):
-        frame = _duckdb_frame(con, sql, params)
+        frame = _cached_frame(con, snap, sql, params)
         return frame, snap.freshness() if snap is not None else _freshness(settings, con)
 
 
