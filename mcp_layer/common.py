@@ -16,7 +16,14 @@ from typing import Any
 import polars as pl
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, CallToolResult, ImageContent, TextContent, ToolAnnotations
+from mcp.types import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    CallToolResult,
+    ImageContent,
+    TextContent,
+    ToolAnnotations,
+)
 from pydantic import BaseModel, Field
 
 from analytics.metrics import MetricQueryError
@@ -128,7 +135,7 @@ def prompt_errors() -> Iterator[None]:
     except (MetricQueryError, ReportError) as exc:
         raise MCPError(INVALID_PARAMS, str(exc)) from None
     except (FileNotFoundError, WarehouseUnavailable) as exc:
-        raise MCPError(INVALID_PARAMS, f"the warehouse is not available: {exc}") from None
+        raise MCPError(INTERNAL_ERROR, f"the warehouse is not available: {exc}") from None
 
 
 @contextmanager

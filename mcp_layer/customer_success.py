@@ -17,8 +17,6 @@ from typing import Annotated, Any, Literal
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.prompts.base import UserMessage
-from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS
 from pydantic import BaseModel, Field
 
 from analytics.reports import Report, ReportError
@@ -32,6 +30,7 @@ from mcp_layer.common import (
     cell,
     json_rows,
     jsonable,
+    prompt_errors,
     tool_errors,
 )
 
@@ -615,10 +614,8 @@ def register(server: MCPServer, settings: Settings) -> None:
     ) -> list[UserMessage]:
         """Write a churn-risk brief for one customer from warehouse facts: health factors and trend,
         churn probability and risk factors, MRR, recent tickets and usage, recommended actions."""
-        try:
+        with prompt_errors():
             facts = _brief_facts(settings, customer_id)
-        except ReportError as exc:  # an MCPError reaches the client with its message
-            raise MCPError(INVALID_PARAMS, str(exc)) from None
         instructions = (
             f"Write a churn-risk brief for the account {facts['customer']['customer_name']} ({customer_id}) for its "
             "customer success manager. Sections: 1) Risk summary (one paragraph: risk level, churn probability, "

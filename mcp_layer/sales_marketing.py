@@ -15,20 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
-from mcp.shared.exceptions import MCPError
-from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 from pydantic import BaseModel, Field
 
 from analytics import metrics as metric_layer
-from analytics.reports import ReportError
 from analytics.reports import sales_marketing as reports
 from analytics.settings import Settings
-from analytics.warehouse import WarehouseUnavailable
 from mcp_layer import completions
 from mcp_layer.common import (
     READ_ONLY,
@@ -38,6 +32,7 @@ from mcp_layer.common import (
     grounded_prompt,
     json_rows,
     jsonable,
+    prompt_errors,
     tool_errors,
 )
 
@@ -395,18 +390,6 @@ def _lead(row: dict[str, Any]) -> LeadScore:
     )  # fmt: skip
 
 
-@contextmanager
-def _prompt_errors() -> Iterator[None]:
-    """Prompt arguments the analytics layer refuses reach the client as an MCP error with the
-    message (a prompt has no tool-error result)."""
-    try:
-        yield
-    except (ReportError, metric_layer.MetricQueryError) as exc:
-        raise MCPError(INVALID_PARAMS, str(exc)) from None
-    except (FileNotFoundError, WarehouseUnavailable) as exc:
-        raise MCPError(INTERNAL_ERROR, f"the warehouse is not available: {exc}") from None
-
-
 # ---- registration ------------------------------------------------------------------------------
 
 
@@ -624,7 +607,7 @@ def register(server: MCPServer, settings: Settings) -> None:
         """Write marketing content (an email, a landing page, a post) on a topic for an audience
         segment, grounded in the warehouse's facts: the best channels and campaigns by conversion,
         the segment's customers and MRR, top industries, feature adoption and recent NPS."""
-        with _prompt_errors():
+        with prompt_errors():
             facts = reports.content_brief_facts(settings, audience_segment or None)
         audience = (
             f"the {audience_segment} segment" if audience_segment else "all customer segments"

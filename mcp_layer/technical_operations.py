@@ -13,22 +13,16 @@ autoTuneConfigurations.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult
-from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 from pydantic import BaseModel, Field
 
 from analytics import metrics as metric_layer
-from analytics.reports import ReportError
 from analytics.reports import technical_operations as reports
 from analytics.settings import Settings
-from analytics.warehouse import WarehouseUnavailable
 from mcp_layer import charts, completions
 from mcp_layer.common import (
     READ_ONLY,
@@ -37,6 +31,7 @@ from mcp_layer.common import (
     cell,
     grounded_prompt,
     jsonable,
+    prompt_errors,
     tool_errors,
     with_chart,
 )
@@ -521,18 +516,6 @@ def _opportunities(row: dict[str, Any], capacity: dict[str, ServiceCapacity]) ->
     return out
 
 
-@contextmanager
-def _prompt_errors() -> Iterator[None]:
-    """Prompt arguments the analytics layer refuses reach the client as an MCP error with the
-    message (a prompt has no tool-error result)."""
-    try:
-        yield
-    except (ReportError, metric_layer.MetricQueryError) as exc:
-        raise MCPError(INVALID_PARAMS, str(exc)) from None
-    except (FileNotFoundError, WarehouseUnavailable) as exc:
-        raise MCPError(INTERNAL_ERROR, f"the warehouse is not available: {exc}") from None
-
-
 # ---- registration ------------------------------------------------------------------------------
 
 
@@ -813,7 +796,7 @@ def register(server: MCPServer, settings: Settings) -> None:
     ) -> str:
         """Write an incident summary (post-mortem draft) grounded in the warehouse's facts about one
         incident: impact, timeline, affected customers and the response."""
-        with _prompt_errors():
+        with prompt_errors():
             rep = reports.incident(settings, incident_id, customers_limit=10)
         row = rep.incident.data.row(0, named=True)
         title = reports.incident_title(row)

@@ -75,6 +75,7 @@ def test_list_metrics(dbt_settings: Settings) -> None:
     by_name = {m["name"]: m for m in _ok(_call(dbt_settings, "list_metrics"))["metrics"]}
     assert {"mrr", "arr", "nrr", "average_health_score", "weighted_pipeline"} <= set(by_name)
     assert "month" in by_name["mrr"]["grains"] and "customer_month__segment" in by_name["mrr"]["dimensions"]
+    assert by_name["mrr"]["grains"][0] == "day" and by_name["nrr"]["grains"] == ["month", "quarter", "year"]
 
 
 def test_query_mrr_by_month_matches_the_mart(dbt_settings: Settings, warehouse: duckdb.DuckDBPyConnection) -> None:
@@ -185,6 +186,7 @@ def test_health_check_reports_freshness(dbt_settings: Settings) -> None:
     ("query_metrics", {"metrics": ["mrr"], "dimensions": ["segmnt"]}, "closest valid names"),
     ("query_metrics", {"metrics": ["mrr"], "limit": 10**9}, "limit"),
     ("query_metrics", {"metrics": ["mrr"], "grain": "fortnight"}, "grain"),
+    ("query_metrics", {"metrics": ["mrr", "nrr"], "grain": "day"}, "nrr cannot be queried by day: finest grain nrr month"),
     ("query_metrics", {"metrics": "mrr; drop table x"}, "metrics"),
     ("query_metrics", {"metrics": ["mrr"], "start": "yesterday"}, "start"),
     ("query_metrics", {"metrics": ["mrr"], "filters": {"segment": "x'; drop table y; --"}}, "not allowed"),
