@@ -77,6 +77,9 @@ DENIED_FUNCTIONS = frozenset({
     "force_checkpoint", "enable_logging", "disable_logging", "enable_profiling", "disable_profiling",
     "truncate_duckdb_logs", "summary", "seq_scan", "arrow_scan", "pandas_scan", "python_map_function",
     "load_extension", "install_extension", "test_all_types", "test_vector_types", "repeat_row",
+    # string amplifiers: one call builds a string of any length inside DuckDB, outside its memory
+    # limit (a few rows of repeat('x', 1e9) would exhaust the server); the time limit cannot help
+    "repeat", "lpad", "rpad", "pad", "space", "replicate",
     # BigQuery
     "external_query", "session_user", "gcs", "external_object_transform",
 })  # fmt: skip
@@ -283,7 +286,7 @@ def _check_function(func: exp.Func) -> None:
     for name in _function_names(func):
         if name in DENIED_FUNCTIONS or name.startswith(DENIED_FUNCTION_PREFIXES):
             raise _refuse(f"function {name}() is not allowed (it reads files, settings, the environment "
-                          "or the catalogue, or changes state)")  # fmt: skip
+                          "or the catalogue, changes state, or can build unbounded strings)")  # fmt: skip
 
 
 # ---- cursors -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from analytics.settings import Settings, get_settings
-from analytics.warehouse import Freshness, run_query_with_freshness
+from analytics.warehouse import Freshness, pinned_snapshot, run_query_with_freshness
 
 from .query import MAX_LIMIT, MetricQueryError, UnknownNameError, _resolve_dimension, semantic_layer
 
@@ -66,6 +66,12 @@ def dimension_values(
     frequent first, optionally only those containing `search` (case-insensitive). With `metric`,
     the name is resolved among that metric's dimensions (so a short name is rarely ambiguous)."""
     settings = settings or get_settings()
+    with pinned_snapshot(settings):  # the manifest and the values from one published snapshot
+        return _dimension_values(settings, dimension, metric, search, limit)
+
+
+def _dimension_values(settings: Settings, dimension: str, metric: str | None, search: str | None,
+                      limit: int) -> DimensionValues:  # fmt: skip
     if not 1 <= limit <= MAX_LIMIT:
         raise MetricQueryError(f"limit must be between 1 and {MAX_LIMIT}")
     if metric is not None:

@@ -172,6 +172,8 @@ HOSTILE: list[tuple[str, str, str]] = [
         "json_execute_serialized_sql",
     ),
     ("getenv", "select getenv('HOME') from marts.dim_plans", "getenv"),
+    ("memory bomb", "select repeat('x', 1000000000) as s from range(100)", "repeat"),
+    ("memory bomb, padded", "select lpad('', 1000000000, 'x') from marts.dim_plans", "pad"),
     (
         "current-setting",
         "select current_setting('enable_external_access') from marts.dim_plans",
@@ -472,13 +474,17 @@ def test_unordered_query_is_flagged_when_paged(dbt_settings: Settings) -> None:
 
 
 def test_large_cells_and_pages_are_bounded_and_said(dbt_settings: Settings) -> None:
-    page = safe_sql.run(
-        dbt_settings, "select repeat('x', 25000) as big, 1 as one from marts.dim_plans limit 2"
-    )
-    assert len(page.rows) == 2 and page.rows[0][0].startswith("x" * safe_sql.MAX_CELL_CHARS)
-    assert "15,000 more characters" in page.rows[0][0]
+    # big cells built from the data (repeat and friends are refused): every lead's id, joined
+    big = "(select string_agg(lead_id, ',' order by lead_id) from marts.fct_leads)"
+    full = safe_sql.run(dbt_settings, f"select length({big}) as n from marts.dim_plans limit 1").rows[0][0]
+    assert full > safe_sql.MAX_CELL_CHARS
+    page = safe_sql.run(dbt_settings, f"select {big} as big, 1 as one from marts.dim_plans limit 2")
+    assert len(page.rows) == 2 and len(page.rows[0][0]) < safe_sql.MAX_CELL_CHARS + 100
+    assert f"{full - safe_sql.MAX_CELL_CHARS:,} more characters" in page.rows[0][0]
     assert any("cut" in n and "row 0 column 'big'" in n for n in page.notes)
-    sql = "select r.range as i, repeat('y', 9000) as s from range(100) r order by i"
+    # cells just under the cell limit: 100 of them overflow a page
+    cell = f"left({big}, {safe_sql.MAX_CELL_CHARS - 1000})"
+    sql = f"select r.range as i, {cell} as s from range(100) r order by i"
     got, page, cursor = [], None, None
     while page is None or page.has_more:
         page = safe_sql.run(
