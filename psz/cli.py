@@ -107,8 +107,9 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI")] = 3000)
 @app.command()
 def mcp(
     transport: Annotated[str, typer.Option(help="stdio (for a local client) or http (streamable HTTP)")] = "stdio",
-    domains: Annotated[str | None, typer.Option(help="Comma-separated domains to serve (default: all), "
-                                                     "e.g. business_intelligence")] = None,
+    domains: Annotated[str | None, typer.Option(help="Comma-separated domains to serve (default: all): "
+                                                     "business_intelligence, finance, customer_success, "
+                                                     "technical_operations, sales_marketing")] = None,
     host: Annotated[str, typer.Option(help="HTTP host (http transport only)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP port (http transport only)")] = 8000,
 ) -> None:
