@@ -4,19 +4,18 @@ independent SQL over the marts and the analytics tables."""
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import anyio
 import duckdb
 import pytest
 from mcp import Client
-from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 from mcp.types import PromptReference
 
 from analytics.settings import Settings
-from mcp_layer import completions, customer_success
+from mcp_layer import customer_success
+
+from .domain_client import DomainClient
 
 T = TypeVar("T")
 AT_RISK = (
@@ -33,19 +32,7 @@ EXAMPLE_CALLS: dict[str, dict[str, Any]] = {
 }
 
 
-def _server(settings: Settings) -> MCPServer:
-    server = MCPServer("t")
-    customer_success.register(server, settings)
-    completions.install(server)
-    return server
-
-
-def _with_client(settings: Settings, body: Callable[[Client], Awaitable[T]]) -> T:
-    async def main() -> T:
-        async with Client(_server(settings)) as client:
-            return await body(client)
-
-    return anyio.run(main)
+_with_client = DomainClient(customer_success.register).session
 
 
 def _calls(settings: Settings, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
 import duckdb
 import pytest
 import yaml
 from mcp import Client
-from mcp.server.mcpserver import MCPServer
 
 from analytics.reports import finance
 from analytics.settings import Settings
-from mcp_layer import completions, financial_management
+from mcp_layer import financial_management
+
+from .domain_client import DomainClient
 
 T = TypeVar("T")
 
@@ -40,19 +39,7 @@ EXAMPLE_CALLS: dict[str, dict[str, Any]] = {
 }
 
 
-def _server(settings: Settings) -> MCPServer:
-    server = MCPServer("t")
-    financial_management.register(server, settings)
-    completions.install(server)
-    return server
-
-
-def _with_client(settings: Settings, body: Callable[[Client], Awaitable[T]]) -> T:
-    async def main() -> T:
-        async with Client(_server(settings)) as client:
-            return await body(client)
-
-    return anyio.run(main)
+_with_client = DomainClient(financial_management.register).session
 
 
 def _call(settings: Settings, tool: str, args: dict[str, Any] | None = None) -> Any:
