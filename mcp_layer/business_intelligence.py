@@ -28,9 +28,9 @@ from mcp_layer import charts, dashboards, resources, sql_tool, versions
 from mcp_layer.common import (
     READ_ONLY,
     FreshnessInfo,
-    MetricDefinitionInfo,
     Provenance,
     cell,
+    definitions_of,
     grounded_prompt,
     json_rows,
     jsonable,
@@ -211,14 +211,10 @@ class HealthReport(BaseModel):
 # ---- helpers -----------------------------------------------------------------------------------
 
 
-def _definitions(result: metric_layer.MetricResult) -> list[MetricDefinitionInfo]:
-    return [MetricDefinitionInfo(name=d.name, label=d.label, description=d.description, type=d.type,
-                                 definition=jsonable(d.definition)) for d in result.metrics]  # fmt: skip
-
 
 def _metric_provenance(result: metric_layer.MetricResult) -> Provenance:
     return Provenance.of(sql=[result.sql], tables=tables_in(result.sql), freshness=result.freshness,
-                         definitions=_definitions(result))  # fmt: skip
+                         definitions=definitions_of(result.metrics))  # fmt: skip
 
 
 def _iso(value: Any) -> str:

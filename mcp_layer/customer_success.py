@@ -25,9 +25,9 @@ from analytics.settings import Settings
 from mcp_layer import completions
 from mcp_layer.common import (
     READ_ONLY,
-    MetricDefinitionInfo,
     Provenance,
     cell,
+    definitions_of,
     json_rows,
     jsonable,
     prompt_errors,
@@ -601,8 +601,7 @@ def register(server: MCPServer, settings: Settings) -> None:
             {k: cell(v) for k, v in r.items()}
             for r in result.data.head(limit).iter_rows(named=True)
         ]
-        definitions = [MetricDefinitionInfo(name=d.name, label=d.label, description=d.description, type=d.type,
-                                            definition=jsonable(d.definition)) for d in result.definitions]  # fmt: skip
+        definitions = definitions_of(result.definitions)
         provenance = Provenance.of(sql=result.sql, tables=result.tables, freshness=result.freshness,
                                    definitions=definitions)  # fmt: skip
         return SuccessMetricsResult(kind=kind, columns=result.data.columns, rows=rows, total=result.data.height,

@@ -37,9 +37,8 @@ from analytics.warehouse import WarehouseUnavailable
 from mcp_layer import charts, completions
 from mcp_layer.common import (
     READ_ONLY,
-    MetricDefinitionInfo,
     Provenance,
-    jsonable,
+    definitions_of,
     tool_errors,
     with_chart,
 )
@@ -190,8 +189,7 @@ def _tile(t: dash.Tile) -> KpiTile:
 
 
 def _provenance(result: dash.Dashboard | dash.MetricAnalysis) -> Provenance:
-    defs = [MetricDefinitionInfo(name=d.name, label=d.label, description=d.description, type=d.type,
-                                 definition=jsonable(d.definition)) for d in result.definitions]  # fmt: skip
+    defs = definitions_of(result.definitions)
     return Provenance.of(
         sql=result.sql, tables=result.tables, freshness=result.freshness, definitions=defs
     )

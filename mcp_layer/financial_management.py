@@ -24,9 +24,9 @@ from analytics.settings import Settings
 from mcp_layer import charts
 from mcp_layer.common import (
     READ_ONLY,
-    MetricDefinitionInfo,
     Provenance,
     cell,
+    definitions_of,
     json_rows,
     jsonable,
     tool_errors,
@@ -381,8 +381,7 @@ class FinancialStatement(BaseModel):
 
 
 def _provenance(result: FinanceResult) -> Provenance:
-    defs = [MetricDefinitionInfo(name=d.name, label=d.label, description=d.description, type=d.type,
-                                 definition=jsonable(d.definition)) for d in result.definitions]  # fmt: skip
+    defs = definitions_of(result.definitions)
     return Provenance.of_reports(*result.reports, definitions=defs)
 
 

@@ -20,18 +20,16 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import MCPServer
 from pydantic import BaseModel, Field
 
-from analytics import metrics as metric_layer
 from analytics.reports import sales_marketing as reports
 from analytics.settings import Settings
 from mcp_layer import completions
 from mcp_layer.common import (
     READ_ONLY,
-    MetricDefinitionInfo,
     Provenance,
     cell,
+    definitions_of,
     grounded_prompt,
     json_rows,
-    jsonable,
     prompt_errors,
     tool_errors,
 )
@@ -363,10 +361,6 @@ def _actions(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-def _definitions(result: metric_layer.MetricResult) -> list[MetricDefinitionInfo]:
-    return [MetricDefinitionInfo(name=d.name, label=d.label, description=d.description, type=d.type,
-                                 definition=jsonable(d.definition)) for d in result.metrics]  # fmt: skip
-
 
 def _stages(label: str, row: dict[str, Any]) -> FunnelStages:
     return FunnelStages(**_pick(FunnelStages, row, label=label))
@@ -576,7 +570,7 @@ def register(server: MCPServer, settings: Settings) -> None:
             )  # fmt: skip
             prov = Provenance.of(sql=[fc.by_stage.sql, fc.summary.sql, fc.by_close_month.sql],
                                  tables=list(dict.fromkeys([*fc.summary.tables, *fc.by_close_month.tables])),
-                                 freshness=fc.summary.freshness, definitions=_definitions(fc.by_stage))  # fmt: skip
+                                 freshness=fc.summary.freshness, definitions=definitions_of(fc.by_stage.metrics))  # fmt: skip
             return SalesPipeline(kind=kind, start_month=fc.window.start.isoformat(), end_month=fc.window.end.isoformat(),
                                  owner=owner, forecast=info, notes=notes, provenance=prov)  # fmt: skip
         rows = perf.by_owner.rows()

@@ -20,17 +20,15 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
-from analytics import metrics as metric_layer
 from analytics.reports import technical_operations as reports
 from analytics.settings import Settings
 from mcp_layer import charts, completions
 from mcp_layer.common import (
     READ_ONLY,
-    MetricDefinitionInfo,
     Provenance,
     cell,
+    definitions_of,
     grounded_prompt,
-    jsonable,
     prompt_errors,
     tool_errors,
     with_chart,
@@ -474,10 +472,6 @@ def _window(w: reports.Window) -> WindowInfo:
                       data_end=w.data_end.isoformat())  # fmt: skip
 
 
-def _definitions(result: metric_layer.MetricResult) -> list[MetricDefinitionInfo]:
-    return [MetricDefinitionInfo(name=d.name, label=d.label, description=d.description, type=d.type,
-                                 definition=jsonable(d.definition)) for d in result.metrics]  # fmt: skip
-
 
 def _incident(row: dict[str, Any]) -> Incident:
     return Incident(
@@ -589,7 +583,7 @@ def register(server: MCPServer, settings: Settings) -> None:
             provenance=Provenance.of(
                 sql=[rep.summary.sql, rep.endpoints.sql, rep.services.sql, rep.trend.sql],
                 tables=list(dict.fromkeys([*rep.summary.tables, *rep.services.tables])),
-                freshness=rep.summary.freshness, definitions=_definitions(rep.trend)),
+                freshness=rep.summary.freshness, definitions=definitions_of(rep.trend.metrics)),
         )  # fmt: skip
 
     @server.tool(title="Error analysis", annotations=READ_ONLY)
