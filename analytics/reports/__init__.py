@@ -6,6 +6,6 @@ cite where a number came from. Business logic lives in dbt and the analytics mod
 only selects, filters and orders.
 """
 
-from .base import Report, ReportError, fetch
+from .base import Report, ReportError, closest, fetch
 
-__all__ = ["Report", "ReportError", "fetch"]
+__all__ = ["Report", "ReportError", "closest", "fetch"]

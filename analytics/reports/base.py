@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from analytics.settings import Settings
 from analytics.warehouse import Freshness, run_query_with_freshness
+
+
+def closest(value: str, valid: Sequence[str], n: int = 5, fallback: int | None = None) -> list[str]:
+    """The valid values closest to `value` for an error message, or the first `fallback` (default
+    `n`) valid values when nothing is close."""
+    return difflib.get_close_matches(value, list(valid), n=n, cutoff=0.3) or sorted(valid)[: fallback or n]
 
 
 class ReportError(ValueError):

@@ -10,7 +10,6 @@ governed metrics used. Numbers are computed in SQL or by the analytics models; c
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from analytics.forecasting.scenarios import assumptions_from_mrr_bridge, cash_fl
 from analytics.metrics.semantic_layer import MetricDefinition
 from analytics.settings import Settings
 
-from .base import Report, ReportError, fetch
+from .base import Report, ReportError, closest, fetch
 
 MAX_RANGE_YEARS = 20
 MAX_DAILY_DAYS = 366
@@ -176,7 +175,7 @@ def _governed(settings: Settings, names: Sequence[str], *, grain: str = "month",
 
 
 def _closest(value: str, valid: Sequence[str], what: str) -> ReportError:
-    close = difflib.get_close_matches(value, valid, n=5, cutoff=0.3) or sorted(valid)[:10]
+    close = closest(value, valid, n=5, fallback=10)
     return ReportError(f"unknown {what} {value!r}; closest valid values: {', '.join(close)}")
 
 

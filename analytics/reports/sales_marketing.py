@@ -34,6 +34,7 @@ from analytics import metrics as metric_layer
 from analytics.settings import Settings
 
 from .base import Report, ReportError, fetch
+from .base import closest as base_closest
 
 QUALIFICATION_STATUSES = ("mql", "sql", "opportunity", "disqualified")
 CAMPAIGN_SORTS = ("roi", "conversion_rate", "cost_per_acquisition", "spend", "start_date")
@@ -49,11 +50,7 @@ MIN_CAMPAIGN_LEADS_FOR_BEST = 5
 def closest(value: str, valid: Sequence[str], n: int = 5) -> list[str]:
     """The valid values closest to `value` (prefix matches first, or the first few)."""
     prefix = [v for v in valid if v.lower().startswith(value.lower())][:n]
-    return (
-        prefix
-        or difflib.get_close_matches(value, list(valid), n=n, cutoff=0.3)
-        or sorted(valid)[:n]
-    )
+    return prefix or base_closest(value, valid, n)
 
 
 def _distinct(settings: Settings, column: str, table: str) -> list[str]:

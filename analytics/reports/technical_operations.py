@@ -22,7 +22,6 @@ Definitions used (beyond the marts' own):
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,7 +30,7 @@ import polars as pl
 from analytics import metrics as metric_layer
 from analytics.settings import Settings
 
-from .base import Report, ReportError, fetch
+from .base import Report, ReportError, closest, fetch
 
 SEVERITIES = ("low", "medium", "high", "critical")
 DEFAULT_WINDOW_DAYS = 30
@@ -51,11 +50,6 @@ BREACH_METRIC_LABELS = {
 
 
 # ---- shared helpers ----------------------------------------------------------------------------
-
-
-def closest(value: str, valid: Sequence[str], n: int = 5) -> list[str]:
-    """The valid values closest to `value` (or the first few when nothing is close)."""
-    return difflib.get_close_matches(value, list(valid), n=n, cutoff=0.3) or sorted(valid)[:n]
 
 
 def _in(values: Sequence[object]) -> str:
