@@ -68,6 +68,10 @@ class MetricQueryResult(BaseModel):
     columns: list[str] = Field(description="`period`, one column per dimension, one per metric")
     rows: list[dict[str, Any]] = Field(description="One object per period (and dimension values)")
     row_count: int
+    data_through: str | None = Field(description="The last day of data; periods end at the last one "
+                                                 "complete on that day unless include_partial")
+    partial_period: str | None = Field(description="Start of the last row's period when it is incomplete "
+                                                   "(only with include_partial); its value is to date")
     provenance: Provenance
 
 
@@ -277,6 +281,8 @@ def register(server: MCPServer, settings: Settings) -> None:
         order: Annotated[list[str] | None, Field(description="Output columns to sort by ('period', a dimension, "
                                                              "a metric); prefix '-' for descending")] = None,
         limit: Annotated[int | None, Field(ge=1, le=MAX_LIMIT, description="Maximum rows to return")] = None,
+        include_partial: Annotated[bool, Field(description="Also return the current, incomplete period "
+                                                           "(counted to the last day of data)")] = False,
     ) -> MetricQueryResult:
         """Get the values of one or more governed metrics over time, optionally grouped by
         dimensions and filtered. Use for any business number (revenue, MRR, customers, churn,
@@ -285,10 +291,13 @@ def register(server: MCPServer, settings: Settings) -> None:
         are answered with the closest valid ones."""
         with tool_errors():
             result = metric_layer.query(metrics, grain=grain, dimensions=dimensions or (), start=start, end=end,
-                                        filters=filters, order=order or (), limit=limit, settings=settings)  # fmt: skip
+                                        filters=filters, order=order or (), limit=limit, settings=settings,
+                                        include_partial=include_partial)  # fmt: skip
         rows = json_rows(result.data.to_dicts())
         return MetricQueryResult(metrics=list(metrics), grain=result.grain, dimensions=list(result.dimensions),
                                  columns=result.data.columns, rows=rows, row_count=len(rows),
+                                 data_through=_iso(result.data_through) if result.data_through else None,
+                                 partial_period=_iso(result.partial_period) if result.partial_period else None,
                                  provenance=_metric_provenance(result))  # fmt: skip
 
     @server.tool(title="List the values of a dimension", annotations=READ_ONLY)

@@ -1,7 +1,18 @@
 """Governed metrics for analysts and the MCP layer: `query(...)` and `list_metrics()`."""
 
 from .dimension_values import DimensionValues, all_dimensions, dimension_values
-from .query import MetricInfo, MetricQueryError, MetricResult, UnknownNameError, list_metrics, query
+from .query import (
+    MetricInfo,
+    MetricQueryError,
+    MetricResult,
+    UnknownNameError,
+    data_through,
+    last_complete_day,
+    list_metrics,
+    period_end,
+    period_start,
+    query,
+)
 
 __all__ = [
     "DimensionValues",
@@ -10,6 +21,10 @@ __all__ = [
     "MetricResult",
     "UnknownNameError",
     "all_dimensions",
+    "data_through",
+    "last_complete_day",
+    "period_end",
+    "period_start",
     "dimension_values",
     "list_metrics",
     "query",

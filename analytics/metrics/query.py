@@ -17,6 +17,7 @@ from analytics.settings import Settings, get_settings
 from analytics.warehouse import (
     Freshness,
     pinned_snapshot,
+    run_query,
     run_query_with_freshness,
     semantic_manifest_path,
 )
@@ -56,6 +57,15 @@ class MetricResult:
     metrics: tuple[MetricDefinition, ...]
     grain: str
     dimensions: tuple[str, ...]
+    # the last day of data (marts.dim_data_window); None when the warehouse has no data yet
+    data_through: dt.date | None = None
+    # start of the trailing period when it is incomplete (only with include_partial=True)
+    partial_period: dt.date | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True when every period in `data` is complete on the last day of data."""
+        return self.partial_period is None
 
 
 _lock = threading.Lock()
@@ -140,16 +150,23 @@ def query(
     order: Sequence[str] = (),
     limit: int | None = None,
     settings: Settings | None = None,
+    include_partial: bool = False,
 ) -> MetricResult:
     """Query one or more governed metrics by time grain, dimensions, time range and filters.
 
     `order` takes output column names (`period`, a dimension, a metric), prefixed by `-` for
     descending. Returns `.data` (polars: `period`, one column per dimension, one per metric),
-    `.sql` (what ran) and `.freshness` (when its sources were last loaded).
+    `.sql` (what ran), `.freshness` (when its sources were last loaded) and `.data_through` (the
+    last day of data).
+
+    Periods end at the last one complete on the last day of data: no partial trailing period, no
+    period after the data (revenue already scheduled for next month), no row without a period.
+    `include_partial=True` adds the current, incomplete period, counted up to the last day of
+    data and named in `.partial_period`.
     """
     settings = settings or get_settings()
     with pinned_snapshot(settings):  # definitions, data and freshness from one published snapshot
-        return _query(settings, metric, grain, dimensions, start, end, filters, order, limit)
+        return _query(settings, metric, grain, dimensions, start, end, filters, order, limit, include_partial)
 
 
 def _query(
@@ -162,6 +179,7 @@ def _query(
     filters: Mapping[str, FilterValue | Sequence[FilterValue]] | None,
     order: Sequence[str],
     limit: int | None,
+    include_partial: bool,
 ) -> MetricResult:
     layer = semantic_layer(settings)
     names = [metric] if isinstance(metric, str) else list(metric)
@@ -189,6 +207,24 @@ def _query(
     if limit is not None and not 1 <= limit <= MAX_LIMIT:
         raise MetricQueryError(f"limit must be between 1 and {MAX_LIMIT}")
     where, _ = _where(filters, common)
+    through = data_through(settings)
+    partial: dt.date | None = None
+    if through is not None:
+        last_complete = last_complete_day(through, grain)
+        if include_partial and last_complete < through:
+            partial = period_start(through, grain)
+            cap = through
+            # MetricFlow widens the time range to whole periods: a flow metric would also count
+            # what is scheduled after the last day of data (recognition of revenue invoiced in
+            # advance), so the partial period is cut at that day where the metrics have days
+            if all("day" in d.grains for d in defs):
+                where.append("{{ TimeDimension('metric_time', 'day') }} <= " + _literal(through))
+        else:
+            cap = last_complete
+        end_d = min(end_d, cap) if end_d else cap
+        if start_d and start_d > end_d:
+            raise MetricQueryError(f"start {start_d} is after the last {'' if include_partial else 'complete '}"
+                                   f"{grain} of data (data through {through}): ask for an earlier start")  # fmt: skip
     out_names = {f"metric_time__{grain}": "period", **{d: a for d, a in zip(dims, dimensions, strict=True)}}
     order_by = []
     for o in order:
@@ -207,10 +243,61 @@ def _query(
         raise MetricQueryError(_first_issue(str(exc), names, grain)) from None
     data, fresh = run_query_with_freshness(settings, sql)
     data = data.rename({k: v for k, v in out_names.items() if k in data.columns})
-    if "period" in data.columns and data.schema["period"] != pl.Date:
-        data = data.with_columns(pl.col("period").cast(pl.Date))
+    if "period" in data.columns:
+        if data.schema["period"] != pl.Date:
+            data = data.with_columns(pl.col("period").cast(pl.Date))
+        # rows whose time is unknown (a measure's date is null, e.g. an open deal's close date)
+        # belong to no period; periods past the cap come from metrics MetricFlow cannot bound
+        data = data.filter(pl.col("period").is_not_null())
+        if end_d is not None:
+            data = data.filter(pl.col("period") <= period_start(end_d, grain))
+    if partial is not None and (data.is_empty() or data["period"].max() != partial):
+        partial = None
     return MetricResult(data=data, sql=sql, freshness=fresh, metrics=tuple(defs), grain=grain,
-                        dimensions=tuple(dimensions))  # fmt: skip
+                        dimensions=tuple(dimensions), data_through=through, partial_period=partial)  # fmt: skip
+
+
+def data_through(settings: Settings) -> dt.date | None:
+    """The last day of data (`marts.dim_data_window`, one definition): the earliest of the
+    sources' last days. None on a warehouse with no data."""
+    frame = run_query(settings, "select data_through_date from marts.dim_data_window")
+    if frame.is_empty() or frame[0, 0] is None:
+        return None
+    value = frame[0, 0]
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def period_start(day: dt.date, grain: str) -> dt.date:
+    """The first day of the period at `grain` that contains `day` (weeks start on Monday, as
+    the semantic layer's week grain does)."""
+    if grain == "day":
+        return day
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    if grain == "quarter":
+        return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    if grain == "year":
+        return dt.date(day.year, 1, 1)
+    raise MetricQueryError(f"unknown grain {grain!r}")
+
+
+def period_end(day: dt.date, grain: str) -> dt.date:
+    """The last day of the period at `grain` that contains `day`."""
+    start = period_start(day, grain)
+    if grain == "day":
+        return start
+    if grain == "week":
+        return start + dt.timedelta(days=6)
+    months = {"month": 1, "quarter": 3, "year": 12}[grain]
+    year, month = divmod(start.month - 1 + months, 12)
+    return dt.date(start.year + year, month + 1, 1) - dt.timedelta(days=1)
+
+
+def last_complete_day(through: dt.date, grain: str) -> dt.date:
+    """The last day of the last period at `grain` that is complete on day `through`."""
+    return through if period_end(through, grain) == through else period_start(through, grain) - dt.timedelta(days=1)
 
 
 def _first_issue(message: str, names: Sequence[str], grain: str) -> str:

@@ -75,3 +75,56 @@ def test_several_metrics_in_one_query(dbt_settings: Settings) -> None:
 def test_bad_requests_get_clear_errors(dbt_settings: Settings, kwargs: dict, message: str) -> None:
     with pytest.raises(metrics.MetricQueryError, match=message.replace("(", r"\(")):
         metrics.query(settings=dbt_settings, **kwargs)
+
+
+def test_periods_end_at_the_last_complete_one(dbt_settings: Settings, warehouse: duckdb.DuckDBPyConnection) -> None:
+    """No null period, no partial trailing period and no period after the last day of data by
+    default; `include_partial` adds the current period, cut at the last day of data."""
+    through = warehouse.execute("select data_through_date from marts.dim_data_window").fetchone()[0]
+    # every metric that has a month grain, together: flow metrics with rows scheduled after the
+    # data (revenue recognition) and measures with undated rows (open deals) included
+    monthly = [m.name for m in metrics.list_metrics(dbt_settings) if "month" in m.grains]
+    for grain in ("week", "month", "quarter"):
+        result = metrics.query(monthly if grain == "month" else ["recognized_revenue", "mrr"], grain=grain,
+                               settings=dbt_settings)  # fmt: skip
+        periods = result.data["period"]
+        assert periods.null_count() == 0, grain
+        last = periods.max()
+        assert metrics.period_end(last, grain) <= through, (grain, last, through)
+        assert result.data_through == through and result.complete and result.partial_period is None
+        # the next period is incomplete or after the data: it is not in the answer
+        assert metrics.period_end(metrics.period_end(last, grain) + dt.timedelta(days=1), grain) > through
+
+    weekly = metrics.query("recognized_revenue", grain="week", include_partial=True, settings=dbt_settings)
+    current = metrics.period_start(through, "week")
+    if metrics.period_end(through, "week") > through:  # the week of the last day is incomplete
+        assert weekly.partial_period == current and not weekly.complete
+        assert weekly.data["period"].max() == current
+        # the partial week counts only the days up to the last day of data
+        counted = warehouse.execute(
+            "select sum(recognized_usd) from marts.fct_revenue_recognition_daily where date_day between ? and ?",
+            [current, through],
+        ).fetchone()[0]  # fmt: skip
+        assert weekly.data.row(-1, named=True)["recognized_revenue"] == pytest.approx(float(counted), rel=1e-9)
+
+
+def test_a_start_after_the_data_is_refused(dbt_settings: Settings) -> None:
+    with pytest.raises(metrics.MetricQueryError, match="data through"):
+        metrics.query("mrr", grain="month", start=dt.date(2030, 1, 1), settings=dbt_settings)
+
+
+@pytest.mark.parametrize(
+    ("day", "grain", "start", "end"),
+    [
+        (dt.date(2026, 10, 31), "month", dt.date(2026, 10, 1), dt.date(2026, 10, 31)),
+        (dt.date(2024, 2, 10), "month", dt.date(2024, 2, 1), dt.date(2024, 2, 29)),
+        (dt.date(2026, 10, 31), "week", dt.date(2026, 10, 26), dt.date(2026, 11, 1)),
+        (dt.date(2026, 11, 15), "quarter", dt.date(2026, 10, 1), dt.date(2026, 12, 31)),
+        (dt.date(2026, 12, 31), "year", dt.date(2026, 1, 1), dt.date(2026, 12, 31)),
+    ],
+)
+def test_period_bounds(day: dt.date, grain: str, start: dt.date, end: dt.date) -> None:
+    assert metrics.period_start(day, grain) == start
+    assert metrics.period_end(day, grain) == end
+    assert metrics.last_complete_day(end, grain) == end
+    assert metrics.last_complete_day(end - dt.timedelta(days=1), grain) == start - dt.timedelta(days=1)

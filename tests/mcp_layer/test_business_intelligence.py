@@ -193,7 +193,7 @@ def test_health_check_reports_freshness(dbt_settings: Settings) -> None:
     ("forecast_metric", {"metric": "mrr", "horizon": 1000}, "horizon"),
     ("forecast_metric", {"metric": "nope"}, "closest valid names"),
     ("detect_anomalies", {"metric": "mrr", "sensitivity": 2}, "sensitivity"),
-    ("detect_anomalies", {"metric": "mrr", "start": "2031-01-01"}, "no values"),
+    ("detect_anomalies", {"metric": "mrr", "start": "2031-01-01"}, "data through"),
     ("get_insights", {"types": ["gossip"]}, "types"),
     ("list_dimension_values", {"dimension": "colour"}, "closest valid names"),
 ])  # fmt: skip
