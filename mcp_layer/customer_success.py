@@ -147,7 +147,10 @@ class ChurnPrediction(BaseModel):
     customer_name: str | None
     segment: str | None
     churn_probability: float = Field(
-        description="Probability (0-1) of churning within the model horizon (90 days)"
+        description="Probability (0-1) of churning within 90 days after as_of"
+    )
+    churn_probability_30d: float | None = Field(
+        None, description="Probability (0-1) of churning within 30 days after as_of"
     )
     time_to_churn: float | None = Field(
         description="Expected days to churn under a constant hazard (capped at 3650)"
@@ -166,7 +169,7 @@ class ChurnPrediction(BaseModel):
     recommended_actions: list[InterventionAction] = Field(
         description="Interventions to trigger, most urgent first"
     )
-    as_of: str
+    as_of: str = Field(description="The last day of data the prediction uses")
 
 
 class ChurnPredictionsResult(BaseModel):
@@ -415,8 +418,8 @@ def register(server: MCPServer, settings: Settings) -> None:
         rows = result.predictions.rows()
         preds = [ChurnPrediction(
             customer_id=r["customer_id"], customer_name=r["customer_name"], segment=r["segment"],
-            churn_probability=r["churn_probability"], time_to_churn=r["expected_days_to_churn"],
-            primary_risk_factors=[RiskFactor(**f) for f in r["risk_factors"]], confidence=r["confidence"],
+            churn_probability=r["churn_probability"], churn_probability_30d=r.get("churn_probability_30d"),
+            time_to_churn=r["expected_days_to_churn"], primary_risk_factors=[RiskFactor(**f) for f in r["risk_factors"]], confidence=r["confidence"],
             current_mrr=r["current_mrr"], expected_mrr_at_risk=r["expected_mrr_at_risk"],
             intervention_tier=r["intervention_tier"], health_score=r["health_score"], risk_level=r["risk_level"],
             recommended_actions=[InterventionAction(**a) for a in r["recommended_actions"]], as_of=_iso(r["as_of"]),

@@ -48,6 +48,7 @@ from analytics.churn.features import (
     snapshot_features,
     snapshot_labels,
 )
+from analytics.metrics import data_through
 from analytics.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -317,17 +318,17 @@ def _add_months(d: dt.date, n: int) -> dt.date:
 
 def default_dates(settings: Settings, as_of: dt.date | None = None, horizon_days: int = 90,
                   min_history_days: int = 90) -> tuple[dt.date, dt.date, list[dt.date]]:  # fmt: skip
-    """(scoring date, evaluation date, training dates) from the data.
+    """(scoring cutoff, evaluation cutoff, training cutoffs) from the data; cutoffs in the
+    features' sense (data before the cutoff is seen).
 
-    Scoring: the day after the latest full month (or `as_of`). Evaluation: the latest month start
-    whose label window is fully observed and not after the scoring date. Training: month starts
-    from `min_history_days` after the first paying day, each label window ending by the
-    evaluation date."""
+    Scoring: the day after `as_of`, by default the last day of data (`metrics.data_through`), so
+    the scores use every day there is. Evaluation: the latest month start whose label window is
+    fully observed. Training: month starts from `min_history_days` after the first paying day,
+    each label window ending by the evaluation cutoff."""
     last, first = data_end(settings), data_start(settings)
-    after = last + dt.timedelta(days=1)
-    score = as_of or (after if after.day == 1 else _month_start(last))
-    limit = min(after, score) - dt.timedelta(days=horizon_days)
-    eval_date = _month_start(limit)
+    observed = as_of or min(last, data_through(settings) or last)
+    score = observed + dt.timedelta(days=1)
+    eval_date = _month_start(min(last + dt.timedelta(days=1), score) - dt.timedelta(days=horizon_days))
     start = _month_start(first + dt.timedelta(days=min_history_days + 30))
     train, d = [], start
     while d + dt.timedelta(days=horizon_days) <= eval_date:
@@ -339,21 +340,49 @@ def default_dates(settings: Settings, as_of: dt.date | None = None, horizon_days
     return score, eval_date, train
 
 
+HORIZONS_DAYS = (30, 90)  # the 90-day model is the primary one (`churn_probability`)
+
+
 @dataclass
 class ChurnRun:
+    """One model per horizon, each evaluated on the period after its training.
+
+    `predictions`: customer_id, churn_probability (90 days), churn_probability_30d,
+    expected_days_to_churn, risk_factors and confidence (from the 90-day model), as_of (the last
+    day of data the scores use) and scored_for (the first day the horizons count from).
+    `metrics`: the primary model's evaluation plus `horizons`: {days: that model's evaluation}."""
+
     predictions: pl.DataFrame
     metrics: dict[str, Any]
     model: ChurnModel
+    models: dict[int, ChurnModel] = field(default_factory=dict)
 
 
-def run(settings: Settings, as_of: dt.date | None = None, horizon_days: int = 90) -> ChurnRun:
-    """Train, evaluate and score in one call with dates picked from the data (`default_dates`).
-    The evaluated model scores the customers paying at the scoring date."""
-    score_date, eval_date, train_dates = default_dates(settings, as_of, horizon_days)
-    model = train_and_evaluate(settings, train_dates, eval_date, horizon_days)
+def run(settings: Settings, as_of: dt.date | None = None,
+        horizons_days: tuple[int, ...] = HORIZONS_DAYS) -> ChurnRun:  # fmt: skip
+    """Train, evaluate and score one model per horizon, with dates picked from the data
+    (`default_dates`): customers paying on `as_of` (default: the last day of data), scored from
+    everything up to and including that day."""
+    if not horizons_days:
+        raise ValueError("give at least one horizon in days")
+    primary = max(horizons_days)
+    models: dict[int, ChurnModel] = {}
+    for h in sorted(set(horizons_days)):
+        score_date, eval_date, train_dates = default_dates(settings, as_of, h)
+        models[h] = train_and_evaluate(settings, train_dates, eval_date, h)
     t0 = time.perf_counter()
     features = customer_features(settings, score_date)
-    predictions = model.predict(features).with_columns(pl.lit(score_date).alias("as_of"))
-    metrics = {**model.metrics, "scored_as_of": score_date.isoformat(), "n_scored": predictions.height,
-               "score_seconds": round(time.perf_counter() - t0, 3)}  # fmt: skip
-    return ChurnRun(predictions, metrics, model)
+    predictions = models[primary].predict(features)
+    for h, model in models.items():
+        if h != primary:
+            extra = pl.DataFrame({"customer_id": features["customer_id"],
+                                  f"churn_probability_{h}d": np.clip(model.predict_proba(features), 0.0, 1.0)})  # fmt: skip
+            predictions = predictions.join(extra, on="customer_id", how="left")
+    observed = score_date - dt.timedelta(days=1)
+    predictions = predictions.with_columns(pl.lit(observed).alias("as_of"), pl.lit(score_date).alias("scored_for"))
+    metrics = {**models[primary].metrics, "scored_as_of": observed.isoformat(), "n_scored": predictions.height,
+               "score_seconds": round(time.perf_counter() - t0, 3),
+               "horizons": {h: m.metrics for h, m in models.items()}}  # fmt: skip
+    for h, model in models.items():  # flat figures per horizon for the evaluation table
+        metrics |= {f"{k}_{h}d": model.metrics.get(k) for k in ("roc_auc", "pr_auc", "brier", "base_rate", "n_churned")}
+    return ChurnRun(predictions, metrics, models[primary], models)

@@ -427,8 +427,8 @@ def churn_predictions(
         params.append(customer_id)
     sql = f"""
 with {_CURRENT_MRR_CTE}
-select p.customer_id, c.customer_name, c.segment, p.churn_probability, p.expected_days_to_churn,
-       p.confidence, p.as_of, coalesce(m.current_mrr, 0) as current_mrr,
+select p.customer_id, c.customer_name, c.segment, p.churn_probability, p.churn_probability_30d,
+       p.expected_days_to_churn, p.confidence, p.as_of, coalesce(m.current_mrr, 0) as current_mrr,
        p.churn_probability * coalesce(m.current_mrr, 0) as expected_mrr_at_risk,
        {_tier_sql("p.churn_probability")} as intervention_tier,
        h.health_score, h.risk_level, h.trend, cast(p.risk_factors as varchar) as risk_factors_json,
@@ -482,7 +482,8 @@ def churn_model_quality(settings: Settings) -> Report:
     rate, counts, horizon)."""
     sql = f"""
 select metric, value from {CHURN_EVAL}
-where metric in ('roc_auc', 'pr_auc', 'brier', 'base_rate', 'n', 'n_churned', 'n_train', 'horizon_days', 'n_scored')
+where metric in ('roc_auc', 'pr_auc', 'brier', 'base_rate', 'n', 'n_churned', 'n_train', 'horizon_days', 'n_scored',
+                 'roc_auc_30d', 'pr_auc_30d', 'brier_30d', 'base_rate_30d', 'n_churned_30d')
 order by metric
 """
     return fetch(settings, sql, (CHURN_EVAL,))

@@ -20,18 +20,34 @@ def churn_run(dbt_settings: Settings):  # type: ignore[no-untyped-def]
     return run(dbt_settings)
 
 
-def test_held_out_auc(churn_run) -> None:  # type: ignore[no-untyped-def]
-    m = churn_run.metrics
-    print(f"\nchurn eval {m['eval_as_of']} ({m['model']}): ROC AUC {m['roc_auc']:.3f}, PR AUC {m['pr_auc']:.3f}, "
+@pytest.mark.parametrize("horizon", [30, 90])
+def test_held_out_auc(churn_run, horizon: int) -> None:  # type: ignore[no-untyped-def]
+    """Each horizon's model, evaluated on the snapshot after its training windows end."""
+    m = churn_run.models[horizon].metrics
+    print(f"\nchurn {horizon}d eval {m['eval_as_of']} ({m['model']}): ROC AUC {m['roc_auc']:.3f}, PR AUC {m['pr_auc']:.3f}, "
           f"Brier {m['brier']:.4f}, base rate {m['base_rate']:.3f}, n {m['n']} ({m['n_churned']} churned), "
           f"train {m['n_train']} rows ({m['train_as_of'][0]}..{m['train_as_of'][-1]}), validation {m['validation_roc_auc']}")  # fmt: skip
+    assert m["horizon_days"] == horizon
     last_train = dt.date.fromisoformat(m["train_as_of"][-1])
-    assert last_train + dt.timedelta(days=m["horizon_days"]) <= dt.date.fromisoformat(
-        m["eval_as_of"]
-    )
+    assert last_train + dt.timedelta(days=horizon) <= dt.date.fromisoformat(m["eval_as_of"])
     assert 0 <= m["brier"] <= m["base_rate"]  # better than always predicting 0
     assert m["pr_auc"] > m["base_rate"]
     assert m["roc_auc"] >= MIN_ROC_AUC
+    assert churn_run.metrics[f"roc_auc_{horizon}d"] == m["roc_auc"]
+
+
+def test_scored_as_of_the_last_day_of_data(dbt_settings: Settings, churn_run) -> None:  # type: ignore[no-untyped-def]
+    """Scores use every day of data and say which day that is: checkable once the horizon passes."""
+    last = run_query(dbt_settings, "select data_through_date from marts.dim_data_window")[0, 0]
+    p = churn_run.predictions
+    assert set(p["as_of"]) == {last}
+    assert set(p["scored_for"]) == {last + dt.timedelta(days=1)}
+    assert churn_run.metrics["scored_as_of"] == last.isoformat()
+    paying = run_query(dbt_settings, "select customer_id from marts.fct_mrr_daily where mrr > 0 and date_day = ?", [last])
+    assert set(p["customer_id"]) == set(paying["customer_id"])
+    # the 30-day probability exists for everyone and is, on average, the smaller one
+    assert p["churn_probability_30d"].null_count() == 0
+    assert p["churn_probability_30d"].mean() < p["churn_probability"].mean()
 
 
 def test_predictions_shape(churn_run) -> None:  # type: ignore[no-untyped-def]
