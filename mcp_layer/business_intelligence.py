@@ -20,6 +20,7 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from analytics import metrics as metric_layer
+from analytics.anomalies import warmup_periods
 from analytics.metrics.query import MAX_LIMIT
 from analytics.reports import business_intelligence as reports
 from analytics.settings import Settings
@@ -181,9 +182,13 @@ class AnomalyReport(BaseModel):
     metric: str
     grain: str
     sensitivity: float
-    points_scored: int
+    periods: int = Field(description="Periods in the series (scored or not)")
+    points_scored: int = Field(description="Periods with a score (not in the warm-up, value present)")
+    warmup_periods: int = Field(description="The first periods of the series are not scored: the model needs "
+                                            "this much history (trend window, weekly cycles)")  # fmt: skip
+    first_scored: str | None = Field(description="First period with a score")
     anomalies: list[AnomalyPoint]
-    windows: list[AnomalyWindow]
+    windows: list[AnomalyWindow] = Field(description="Runs of anomalous periods, oldest first")
     provenance: Provenance
 
 
@@ -236,6 +241,33 @@ def _thread_progress(ctx: Context) -> reports.Progress:
         anyio.from_thread.run(ctx.report_progress, done, total, message)
 
     return report
+
+
+def _figure(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.4g}"
+
+
+def _anomaly_summary(report: AnomalyReport, max_windows: int = 10) -> str:
+    """The detect_anomalies text: counts, each window with its dates, direction and peak against
+    the expected value (the most recent `max_windows`), and the warm-up that was not scored."""
+    unit = report.grain
+    lines = [f"{report.metric} by {unit}: {len(report.anomalies)} anomalous {unit}(s) in {len(report.windows)} "
+             f"window(s); {report.points_scored} of {report.periods} {unit}s scored"
+             + (f" from {report.first_scored[:10]}" if report.first_scored else "") + "."]  # fmt: skip
+    shown = report.windows[-max_windows:]
+    if len(report.windows) > len(shown):
+        lines.append(f"The {len(shown)} most recent windows (all {len(report.windows)} in `windows`):")
+    for w in shown:
+        dates = w.start[:10] if w.start == w.end else f"{w.start[:10]} to {w.end[:10]}"
+        change = f" ({w.deviation:+.0%})" if w.deviation is not None else ""
+        lines.append(f"- {dates} ({w.periods} {unit}(s)): {report.metric} {w.direction}, peak {w.peak_ds[:10]} "
+                     f"{_figure(w.peak_value)} vs expected {_figure(w.peak_expected)}{change}, "
+                     f"score {w.peak_score:.1f}")  # fmt: skip
+    lines.append(f"The first {report.warmup_periods} {unit}s of the series are not scored: the model needs "
+                 f"{report.warmup_periods} {unit}s of history.")  # fmt: skip
+    return "\n".join(lines)
 
 
 # ---- registration ------------------------------------------------------------------------------
@@ -406,25 +438,29 @@ def register(server: MCPServer, settings: Settings) -> None:
     ) -> Annotated[CallToolResult, AnomalyReport]:
         """Scan a governed metric for anomalies: each period is compared with what its own history
         (trend, weekly and yearly seasonality) predicts, and runs of anomalous periods are grouped
-        into windows with their peak and direction. Returns a chart. For the anomalies the daily
-        pipeline already found, read the `anomalies://latest` resource."""
+        into windows with their dates, peak and direction. The first periods of the series (14 days,
+        4 weeks or 2 months) are not scored: the model needs that much history. Returns a chart of
+        the expected range with the anomalies marked. For the anomalies the daily pipeline already
+        found, read the `anomalies://latest` resource."""
         with tool_errors():
             result = reports.detect_metric_anomalies(settings, metric, grain=grain, sensitivity=sensitivity,
                                                      start=start, end=end, filters=filters)  # fmt: skip
-        flagged = result.scored.filter(result.scored["is_anomaly"])
+        scored = result.scored
+        flagged = scored.filter(scored["is_anomaly"])
         points = [AnomalyPoint(ds=_iso(r["ds"]), value=r["y"], expected=r["expected"], lower=r["lower"],
                                upper=r["upper"], score=r["score"]) for r in flagged.to_dicts()]  # fmt: skip
         windows = [AnomalyWindow(start=_iso(w["start"]), end=_iso(w["end"]), periods=w["periods"],
                                  peak_ds=_iso(w["peak_ds"]), peak_score=w["peak_score"], direction=w["direction"],
                                  peak_value=w["peak_y"], peak_expected=w["peak_expected"],
                                  deviation=w["deviation"]) for w in result.windows]  # fmt: skip
-        model = AnomalyReport(metric=metric, grain=grain, sensitivity=sensitivity,
-                              points_scored=result.scored.height, anomalies=points, windows=windows,
+        with_score = scored.filter(scored["score"].is_not_null())
+        model = AnomalyReport(metric=metric, grain=grain, sensitivity=sensitivity, periods=scored.height,
+                              points_scored=with_score.height, warmup_periods=warmup_periods(grain),
+                              first_scored=_iso(with_score["ds"][0]) if with_score.height else None,
+                              anomalies=points, windows=windows,
                               provenance=_metric_provenance(result.series.result))  # fmt: skip
-        png = charts.anomaly_png(result.scored, f"{metric} by {grain}: anomalies at sensitivity {sensitivity:g}")
-        summary = (f"{metric}: {len(points)} anomalous {grain}(s) in {len(windows)} window(s) out of "
-                   f"{result.scored.height} scored")  # fmt: skip
-        return with_chart(model, summary, png)
+        png = charts.anomaly_png(scored, f"{metric} by {grain}: anomalies at sensitivity {sensitivity:g}")
+        return with_chart(model, _anomaly_summary(model), png)
 
     @server.tool(title="Model performance", annotations=READ_ONLY)
     def model_performance(

@@ -19,6 +19,7 @@ import polars as pl
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter
 
 __all__ = ["ChartTile", "anomaly_png", "bar_png", "forecast_png", "kpi_grid_png", "line_png"]
 
@@ -97,6 +98,14 @@ def _date_axis(fig: Figure, ax: Any) -> None:
         label.set_horizontalalignment("right")
 
 
+def _compact(value: float, _pos: object = None) -> str:
+    """An axis tick as 21.5M / 500k / 0.05 (no offset text such as "1e7" above the axis)."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
+
+
 def _col(frame: pl.DataFrame, name: str) -> list[Any]:
     return frame.get_column(name).to_list() if name in frame.columns else [None] * frame.height
 
@@ -159,8 +168,9 @@ def forecast_png(history: pl.DataFrame, forecast: pl.DataFrame, title: str) -> b
 
 
 def anomaly_png(frame: pl.DataFrame, title: str) -> bytes:
-    """Observed values (`ds`, `y`) with the expected line and band (`expected`, `lower`, `upper`)
-    and anomalies (`is_anomaly`) marked in red."""
+    """Observed values (`ds`, `y`) over the expected range (`lower` to `upper`, shaded) and the
+    expected line (`expected`), anomalies (`is_anomaly`) marked in red, and the periods that are
+    not scored (`warmup`, optional) shaded and labelled at the start."""
     fig = _figure(8, 4)
     ax = fig.add_subplot()
     ax.set_title(title, fontsize=11, loc="left")
@@ -171,20 +181,23 @@ def anomaly_png(frame: pl.DataFrame, title: str) -> bytes:
     ys = [_num(v) for v in _col(frame, "y")]
     lo = [_num(v) for v in _col(frame, "lower")]
     hi = [_num(v) for v in _col(frame, "upper")]
+    warm = [x for x, w in zip(xs, _col(frame, "warmup"), strict=True) if w]
+    if warm:
+        ax.axvspan(min(warm), max(warm), color="#fde68a", alpha=0.45, linewidth=0,
+                   label=f"warm-up, not scored ({len(warm)})")  # fmt: skip
     if not all(math.isnan(v) for v in lo + hi):
-        ax.fill_between(
-            xs, lo, hi, color="#9ca3af", alpha=0.25, linewidth=0, label="expected range"
-        )
+        ax.fill_between(xs, lo, hi, color="#93c5fd", alpha=0.5, linewidth=0, label="expected range")
     ax.plot(xs, [_num(v) for v in _col(frame, "expected")], color="#6b7280", linestyle="--",
-            linewidth=1.2, label="expected")  # fmt: skip
-    ax.plot(xs, ys, color=PALETTE[0], linewidth=1.4, label="observed")
+            linewidth=1.0, label="expected")  # fmt: skip
+    ax.plot(xs, ys, color=PALETTE[0], linewidth=1.3, label="observed")
     flags = _col(frame, "is_anomaly")
     ax_x = [x for x, f in zip(xs, flags, strict=True) if f]
     ax_y = [y for y, f in zip(ys, flags, strict=True) if f]
     if ax_x:
-        ax.scatter(ax_x, ax_y, color=PALETTE[2], s=28, zorder=3, label="anomaly")
+        ax.scatter(ax_x, ax_y, color=PALETTE[2], s=30, zorder=3, label=f"anomaly ({len(ax_x)})")
     _style(ax)
-    ax.legend(fontsize=8, frameon=False)
+    ax.yaxis.set_major_formatter(FuncFormatter(_compact))
+    ax.legend(fontsize=8, frameon=False, loc="upper left")
     _date_axis(fig, ax)
     return _png(fig)
 

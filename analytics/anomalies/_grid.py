@@ -30,6 +30,7 @@ class Grain:
     scale_block: the residual scale is measured over three such blocks centred on each block.
     min_points: fewer observed values than this and a series is not judged.
     yearly_span: periods of history needed before `seasonality="auto"` learns a yearly profile.
+    warmup: the first periods of every series that are not scored (see `warmup_periods`).
     """
 
     name: str
@@ -39,6 +40,13 @@ class Grain:
     min_points: int
     yearly_span: int
     weekly: bool  # a day-of-week profile exists at this grain
+
+    @property
+    def warmup(self) -> int:
+        # the centred trend window's past half (before it the level would be a backward
+        # extrapolation from later data: a guess from the future, not history); the trailing
+        # baseline's minimum count (block // 2) and, at daily grain, two weekly cycles equal it
+        return max(self.trend // 2, self.block // 2, 14 if self.weekly else 0)
 
 
 GRAINS: dict[str, Grain] = {
@@ -66,6 +74,14 @@ def grain_of(freq: str) -> Grain:
             f"unknown freq {freq!r}: use one of D, W, M, Q, Y (or day, week, month, quarter, year)"
         )
     return GRAINS[key]
+
+
+def warmup_periods(freq: str = "D") -> int:
+    """How many periods of history a series needs before its points are scored: its first
+    `warmup_periods(freq)` periods (counted from its first observed value) come back with
+    `warmup` True, `is_anomaly` False and no expected value, range or score. 14 days (the trend
+    window's past half and two weekly cycles), 4 weeks, 2 months, 2 quarters, 2 years."""
+    return grain_of(freq).warmup
 
 
 def grid_index(ds: pl.Expr, grain: Grain) -> pl.Expr:

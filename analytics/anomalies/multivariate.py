@@ -57,7 +57,8 @@ def detect_multivariate(
     equivalent univariate robust z of the combined distance), `is_anomaly` (score > k),
     `top_feature`, `top_share` (its share of the squared distance, 0-1), `direction` ("up" or
     "down": the sign of the top feature's deviation) and `z_<feature>` (signed robust z-score
-    per metric, null where the metric is missing or not judged).
+    per metric, null where the metric is missing, not judged or in its warm-up: see
+    `warmup_periods`; a row whose metrics are all in their warm-up has a null score).
     """
     k = threshold_for(sensitivity)
     grain = grain_of(freq)
@@ -118,7 +119,9 @@ def detect_multivariate(
         pl.Series("score", score, nan_to_null=True),
     ).with_columns(
         (pl.col("score") > k).fill_null(False).alias("is_anomaly"),
-        pl.Series("top_feature", np.array([*features, None], dtype=object)[top], dtype=pl.String),
+        pl.Series(
+            "top_feature", np.array([*features, None], dtype=object)[top].tolist(), dtype=pl.String
+        ),
         pl.Series("top_share", share, nan_to_null=True),
         pl.Series(
             "direction",

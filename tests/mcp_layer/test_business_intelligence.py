@@ -159,7 +159,25 @@ def test_detect_anomalies_finds_the_planted_usage_surge(dbt_settings: Settings, 
     daily = dict(warehouse.execute("select date_day, sum(requests) from marts.fct_api_metrics_daily group by 1").fetchall())
     for point in out["anomalies"]:
         assert point["value"] == pytest.approx(float(daily[dt.date.fromisoformat(point["ds"][:10])]))
-    assert out["points_scored"] == len(daily)
+    assert out["periods"] == len(daily)
+
+
+def test_detect_anomalies_skips_the_warm_up_and_names_the_windows_dates(
+        dbt_settings: Settings, warehouse: duckdb.DuckDBPyConnection) -> None:
+    """Before: api_requests was "down 98%" on its first 5 days (the history warm-up), and the text
+    said "8 anomalous day(s) in 2 window(s)" without a date."""
+    result = _call(dbt_settings, "detect_anomalies", {"metric": "api_requests", "grain": "day"})
+    out = _ok(result)
+    (first_day,) = warehouse.execute("select min(date_day) from marts.fct_api_metrics_daily").fetchone()  # type: ignore[misc]
+    assert out["warmup_periods"] == 14
+    assert out["first_scored"][:10] == str(first_day + dt.timedelta(days=14))
+    assert out["windows"] and min(w["start"] for w in out["windows"]) >= out["first_scored"]
+    assert out["points_scored"] <= out["periods"] - 14
+    text = result.content[0].text
+    for w in out["windows"][-10:]:
+        dates = w["start"][:10] if w["start"] == w["end"] else f"{w['start'][:10]} to {w['end'][:10]}"
+        assert dates in text and f"api_requests {w['direction']}, peak {w['peak_ds'][:10]}" in text
+    assert "first 14 days of the series are not scored: the model needs 14 days of history" in text
 
 
 def test_model_performance_matches_the_evaluation(dbt_settings: Settings, warehouse: duckdb.DuckDBPyConnection) -> None:

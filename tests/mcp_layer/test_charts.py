@@ -51,6 +51,12 @@ def test_forecast_and_anomaly_charts() -> None:
     )
     png_size(charts.anomaly_png(frame, "anomalies"))
     png_size(charts.anomaly_png(frame.clear(), "no anomalies"))
+    # the warm-up (not scored: no range, no expected value) is shaded, the band drawn after it
+    warm = frame.with_columns(warmup=pl.int_range(pl.len()) < 14).with_columns(
+        [pl.when(pl.col("warmup")).then(None).otherwise(pl.col(c)).alias(c) for c in ("expected", "lower", "upper")]
+    )
+    plain, shaded = charts.anomaly_png(frame, "a"), charts.anomaly_png(warm, "a")
+    assert png_size(shaded) == png_size(plain) and shaded != plain
 
 
 def test_bar_and_kpi_grid_charts() -> None:
