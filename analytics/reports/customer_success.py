@@ -89,13 +89,13 @@ HEALTH_RULES: tuple[HealthRule, ...] = (
                "failed_charges_30d", "Ask the customer to update the payment method before the next charge retry."),
     HealthRule("priority_tickets", "high", "support", "open_priority_tickets > 0", "open_priority_tickets",
                "Escalate the open urgent/high-priority tickets and agree a resolution date with the customer."),
-    HealthRule("ticket_load", "medium", "support", "support_score < 60 and open_priority_tickets = 0", "tickets_30d",
+    HealthRule("ticket_load", "medium", "support", "support_score < 35 and open_priority_tickets = 0", "tickets_30d",
                "Review the last 30 days of tickets for a recurring problem and offer a technical review."),
-    HealthRule("usage_drop", "high", "usage", "usage_score < 50", "usage_score",
+    HealthRule("usage_drop", "high", "usage", "usage_score < 25", "usage_score",
                "Usage has dropped: schedule a check-in to find blockers and agree a re-adoption plan."),
-    HealthRule("usage_soft", "medium", "usage", "usage_score >= 50 and usage_score < 70", "usage_score",
+    HealthRule("usage_soft", "medium", "usage", "usage_score >= 25 and usage_score < 50", "usage_score",
                "Usage is softening: share usage insights and best practices for the plan's features."),
-    HealthRule("low_engagement", "medium", "engagement", "engagement_score < 60", "engagement_score",
+    HealthRule("low_engagement", "medium", "engagement", "engagement_score < 35", "engagement_score",
                "Few users are active: offer training and re-onboard the inactive seats."),
 )  # fmt: skip
 # Fires only when no rule above did.

@@ -5,11 +5,11 @@
 
 {% macro cs_setting(name) -%}
     {%- set defaults = {
-        'health_weights': {'usage': 0.35, 'engagement': 0.25, 'support': 0.20, 'billing': 0.20},
-        'health_risk_bands': {'low': 80, 'medium': 65, 'high': 50},
-        'health_trend_threshold': 10,
+        'health_weights': {'usage': 0.29, 'engagement': 0.24, 'support': 0.37, 'billing': 0.10},
+        'health_risk_bands': {'low': 71, 'medium': 35, 'high': 31},
+        'health_trend_threshold': 18,
         'health_incremental_lookback_days': 7,
-        'health_neutral_score': 70,
+        'health_neutral_score': 75,
         'usage_pattern_thresholds': {'growing': 1.15, 'declining': 0.85},
         'onboarding_milestones': ['account_created', 'first_api_key', 'first_api_call', 'invited_teammate', 'first_dashboard', 'integration_connected'],
         'time_to_value_milestone': 'first_api_call',

@@ -2,8 +2,11 @@
 
 The demo plants churners whose usage, engagement and support pain worsen from `signals_start`
 until they cancel (demo_truth.churned_customers, warning_signals = true). Their health score
-must fall before they cancel, and sit below the other customers' on the same days. The measured
-figures are printed (run with -s); the thresholds sit a little below what was measured.
+must fall before they cancel, sit below the other customers' on the same days, separate them
+from the never-churners a month and two months ahead, and its high/critical band must be a
+precise alarm (issue 9 item 3; definitions in analytics/health/evaluation.py). The measured
+figures are printed (run with -s); the thresholds are the issue's targets, or sit a little below
+what was measured where a figure has no target.
 """
 
 from __future__ import annotations
@@ -16,13 +19,28 @@ import duckdb
 import pytest
 import yaml
 
+from analytics.health.evaluation import HealthEvaluation, evaluate_warehouse
+from analytics.settings import Settings
+
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
-# Measured at scale 0.3 / seed 42 (the conftest warehouse): average drop 21.8 points (32
-# churners; 26.9 over the 26 with a 90-120 day baseline), churners 25.6 points below the
-# never-churned customers on the same days. At scale 1: 26.5 (97 churners) and 27.1.
-MIN_AVERAGE_DROP = 18.0
-MIN_GAP_TO_OTHERS = 22.0
+# Measured at scale 0.3 / seed 42 (the conftest warehouse) with the baseline-relative score:
+# average drop 30.3 points (32 churners; 34.8 over the 26 with a 90-120 day baseline), churners
+# 40.5 points below the never-churned customers on the same days (before: 21.8 and 25.6).
+MIN_AVERAGE_DROP = 25.0
+MIN_GAP_TO_OTHERS = 34.0
+
+# Issue 9 item 3 targets (analytics/health/evaluation.py defines each figure). Measured at scale
+# 0.3 / seed 42: AUC 0.911 at 30 days and 0.766 at 60; 30-day alarm precision 0.521; current
+# p90 - p10 28.9 points. Before (absolute thresholds): 0.823, 0.649, 0.627, 10.1.
+MIN_AUC_30D = 0.9
+MIN_AUC_60D = 0.75
+MIN_ALARM_PRECISION_30D = 0.5
+MIN_CURRENT_SPREAD = 25.0
+# The target (a median of >= 30 days) is NOT met: 21 days at scale 0.3 (24 at scale 1), traded
+# against the precision above (DECISIONLOG "Customer health: risk bands"). Before: 4 days. The
+# floor guards the improvement.
+MIN_MEDIAN_LEAD_DAYS = 15
 
 HEALTH = "marts.fct_customer_health_daily"
 SCORES = ("health_score", "usage_score", "engagement_score", "support_score", "billing_score")
@@ -145,6 +163,53 @@ def test_churners_score_below_other_customers_on_the_same_days(
     )
     assert gap >= MIN_GAP_TO_OTHERS
     assert churner_at_risk > 5 * others_at_risk
+
+
+@pytest.fixture(scope="module")
+def health_evaluation(dbt_settings: Settings) -> HealthEvaluation:
+    con = duckdb.connect(str(dbt_settings.warehouse_path), read_only=True)
+    try:
+        return evaluate_warehouse(con)
+    finally:
+        con.close()
+
+
+def test_health_separates_warning_churners_a_month_and_two_months_ahead(
+    health_evaluation: HealthEvaluation,
+) -> None:
+    e = health_evaluation
+    print(
+        f"\nAUC of (100 - health), warning churners vs never-churners on the same day: "
+        f"{e.auc_30d:.3f} at 30 days ({e.churners_at_30d} churners), {e.auc_60d:.3f} at 60 ({e.churners_at_60d})"
+    )
+    assert e.churners_at_30d >= 10
+    assert e.auc_30d >= MIN_AUC_30D
+    assert e.auc_60d >= MIN_AUC_60D
+
+
+def test_high_risk_band_is_a_precise_early_alarm(health_evaluation: HealthEvaluation) -> None:
+    e = health_evaluation
+    print(
+        f"\nhigh/critical: {e.at_risk_day_share:.1%} of customer-days; 30-day alarm precision "
+        f"{e.alarm_precision_30d:.3f} (60-day {e.alarm_precision_60d:.3f}); first fires a median "
+        f"{e.median_lead_days:.0f} days before the request ({e.median_lead_days_fired:.0f} among the "
+        f"{1 - e.never_fired_share:.0%} that fire)"
+    )
+    assert e.alarm_precision_30d >= MIN_ALARM_PRECISION_30D
+    assert e.median_lead_days >= MIN_MEDIAN_LEAD_DAYS
+    assert e.never_fired_share <= 0.35
+
+
+def test_current_score_spreads_and_factors_do_not_saturate(
+    health_evaluation: HealthEvaluation,
+) -> None:
+    e = health_evaluation
+    print(
+        f"\ncurrent score p10 {e.current_p10:.1f}, median {e.current_median:.1f}, p90 {e.current_p90:.1f}; "
+        f"share at 100 per factor {e.factor_share_at_100}"
+    )
+    assert e.current_spread >= MIN_CURRENT_SPREAD
+    assert max(e.factor_share_at_100.values()) < 0.05
 
 
 def test_scores_within_0_100(warehouse: duckdb.DuckDBPyConnection) -> None:

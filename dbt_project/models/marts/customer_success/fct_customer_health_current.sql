@@ -1,5 +1,9 @@
 {%- set weights = cs_setting('health_weights') -%}
--- The latest health row of every current customer, with the factor that costs it the most points.
+{%- set neutral = cs_setting('health_neutral_score') -%}
+{%- set total = weights['usage'] + weights['engagement'] + weights['support'] + weights['billing'] -%}
+-- The latest health row of every current customer, with the factor that costs it the most points
+-- below "as expected" (a factor score of var health_neutral_score is what a customer on its own
+-- baseline scores, so only the shortfall from it drags).
 with current_customers as (
     select customer_id, as_of_date, period_start_date
     from {{ ref('int_customer_success__customer_periods') }}
@@ -10,10 +14,10 @@ latest as (
     select
         health.*,
         current_customers.period_start_date,
-        {{ weights['usage'] }} * (100 - health.usage_score) as usage_drag,
-        {{ weights['engagement'] }} * (100 - health.engagement_score) as engagement_drag,
-        {{ weights['support'] }} * (100 - health.support_score) as support_drag,
-        {{ weights['billing'] }} * (100 - health.billing_score) as billing_drag
+        {{ weights['usage'] / total }} * ({{ neutral }} - health.usage_score) as usage_drag,
+        {{ weights['engagement'] / total }} * ({{ neutral }} - health.engagement_score) as engagement_drag,
+        {{ weights['support'] / total }} * ({{ neutral }} - health.support_score) as support_drag,
+        {{ weights['billing'] / total }} * ({{ neutral }} - health.billing_score) as billing_drag
     from {{ ref('fct_customer_health_daily') }} as health
     inner join current_customers
         on current_customers.customer_id = health.customer_id and current_customers.as_of_date = health.date_day
@@ -46,7 +50,7 @@ select
         when support_drag >= billing_drag then 'support'
         else 'billing'
     end as main_drag_factor,
-    {{ round_decimal('greatest(usage_drag, engagement_drag, support_drag, billing_drag)', 1) }} as main_drag_points,
+    {{ round_decimal('greatest(0, usage_drag, engagement_drag, support_drag, billing_drag)', 1) }} as main_drag_points,
     latest.api_requests_14d,
     latest.active_users_28d,
     latest.tickets_30d,

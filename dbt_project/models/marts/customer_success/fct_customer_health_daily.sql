@@ -1,18 +1,26 @@
 {{ config(materialized='incremental', unique_key=['customer_id', 'date_day']) }}
-{#- Customer health 0-100 per customer per day: four factor scores from trailing windows over the
-    customer-day spine (window functions only), weighted into one score, banded into a risk level,
-    with the slope of the last 28 days as the trend. See DECISIONLOG "Customer health".
+{#- Customer health 0-100 per customer per day. Each factor compares the customer with what is
+    expected of it: its own trailing baseline (usage, engagement, tickets), corrected by the same
+    day's peers (plan tier and tenure band) so that seasonality and outages cancel, and scaled by
+    its own noise; the distance (z) becomes a 0-100 factor score on a logistic curve that never
+    saturates. The score is the weighted average of the four factor scores (var health_weights,
+    calibrated by analytics/health/calibration.py), banded into a risk level, with the slope of
+    the last 28 days as the trend. Window functions only. See DECISIONLOG "Customer health".
 
     Incremental runs rewrite the last `health_incremental_lookback_days` days. They read
-    `history_days` of input before that: the longest factor window (112 days: engagement baseline)
+    `history_days` of input before that: the longest factor window (120 days: ticket baseline)
     plus the 28 days of scores the trend needs, plus margin. -#}
 {%- set weights = cs_setting('health_weights') -%}
 {%- set trend_threshold = cs_setting('health_trend_threshold') -%}
-{%- set neutral = cs_setting('health_neutral_score') -%}
-{%- set history_days = 150 -%}
+{#- floor of the day-to-day spread of log requests: a customer whose baseline is unusually steady
+    would otherwise turn a small dip into a large z -#}
+{%- set min_log_sd = 0.1 -%}
+{%- set history_days = 160 -%}
 {%- set out_start = cs_incremental_start('date_day', cs_setting('health_incremental_lookback_days')) -%}
 {%- set in_start = cs_shift_date(out_start, -history_days) if out_start else none -%}
-{%- set w = 'partition by customer_id order by day_index' -%}
+{#- windows stay inside one customer period: a reactivated customer starts a fresh baseline
+    instead of comparing itself with the months before it left -#}
+{%- set w = 'partition by customer_id, period_number order by day_index' -%}
 
 with customer_days as (
     select *
@@ -88,36 +96,41 @@ user_active_intervals as (
 
 -- Step functions (value changes on a few days): +1/-1 at the ends of each interval.
 step_deltas as (
-    select organization_id, active_from as date_day, 1 as d_active_users, 0 as d_open_urgent, 0 as d_open_high, 0 as d_past_due
+    select organization_id, active_from as date_day, 1 as d_active_users, 0 as d_open_urgent, 0 as d_open_high, 0 as d_past_due, 0 as d_milestones
     from user_active_intervals
     union all
-    select organization_id, active_until, -1, 0, 0, 0
+    select organization_id, active_until, -1, 0, 0, 0, 0
     from user_active_intervals
     union all
     -- urgent / high tickets open at the end of the day (full history: they can stay open long)
     select organization_id, cast(created_at as date), 0,
-        case when priority = 'urgent' then 1 else 0 end, case when priority = 'high' then 1 else 0 end, 0
+        case when priority = 'urgent' then 1 else 0 end, case when priority = 'high' then 1 else 0 end, 0, 0
     from {{ ref('stg_supabase__support_tickets') }}
     where priority in ('urgent', 'high')
     union all
     select organization_id, cast(resolved_at as date), 0,
-        case when priority = 'urgent' then -1 else 0 end, case when priority = 'high' then -1 else 0 end, 0
+        case when priority = 'urgent' then -1 else 0 end, case when priority = 'high' then -1 else 0 end, 0, 0
     from {{ ref('stg_supabase__support_tickets') }}
     where priority in ('urgent', 'high') and resolved_at is not null
     union all
     -- past-due invoices: finalised, amount due, still unpaid after the day of finalisation
-    select customers.organization_id, {{ add_days('cast(inv.finalized_at as date)', 1) }}, 0, 0, 0, 1
+    select customers.organization_id, {{ add_days('cast(inv.finalized_at as date)', 1) }}, 0, 0, 0, 1, 0
     from {{ ref('stg_stripe__invoices') }} as inv
     inner join {{ ref('stg_stripe__customers') }} as customers on customers.customer_id = inv.customer_id
     where inv.finalized_at is not null and inv.amount_due > 0
       and (coalesce(inv.paid_at, inv.voided_at, inv.marked_uncollectible_at) is null
            or cast(coalesce(inv.paid_at, inv.voided_at, inv.marked_uncollectible_at) as date) > {{ add_days('cast(inv.finalized_at as date)', 1) }})
     union all
-    select customers.organization_id, cast(coalesce(inv.paid_at, inv.voided_at, inv.marked_uncollectible_at) as date), 0, 0, 0, -1
+    select customers.organization_id, cast(coalesce(inv.paid_at, inv.voided_at, inv.marked_uncollectible_at) as date), 0, 0, 0, -1, 0
     from {{ ref('stg_stripe__invoices') }} as inv
     inner join {{ ref('stg_stripe__customers') }} as customers on customers.customer_id = inv.customer_id
     where inv.finalized_at is not null and inv.amount_due > 0
       and cast(coalesce(inv.paid_at, inv.voided_at, inv.marked_uncollectible_at) as date) > {{ add_days('cast(inv.finalized_at as date)', 1) }}
+    union all
+    -- onboarding milestones reached (adoption depth), as of each day
+    select organization_id, cast(completed_at as date), 0, 0, 0, 0, 1
+    from {{ ref('stg_supabase__onboarding_milestones') }}
+    where completed_at is not null
 ),
 
 step_values as (
@@ -127,14 +140,15 @@ step_values as (
         sum(sum(d_active_users)) over (partition by organization_id order by date_day rows unbounded preceding) as active_users_28d,
         sum(sum(d_open_urgent)) over (partition by organization_id order by date_day rows unbounded preceding) as open_urgent_tickets,
         sum(sum(d_open_high)) over (partition by organization_id order by date_day rows unbounded preceding) as open_high_tickets,
-        sum(sum(d_past_due)) over (partition by organization_id order by date_day rows unbounded preceding) as past_due_invoices
+        sum(sum(d_past_due)) over (partition by organization_id order by date_day rows unbounded preceding) as past_due_invoices,
+        sum(sum(d_milestones)) over (partition by organization_id order by date_day rows unbounded preceding) as milestones_reached
     from step_deltas
     group by organization_id, date_day
 ),
 
 -- carry each step value onto the spine: the last change on or before the day
 steps_on_spine as (
-    select organization_id, date_day, active_users_28d, open_urgent_tickets, open_high_tickets, past_due_invoices
+    select organization_id, date_day, active_users_28d, open_urgent_tickets, open_high_tickets, past_due_invoices, milestones_reached
     from (
         select
             organization_id,
@@ -143,16 +157,19 @@ steps_on_spine as (
             last_value(active_users_28d ignore nulls) over (partition by organization_id order by date_day, is_spine rows unbounded preceding) as active_users_28d,
             last_value(open_urgent_tickets ignore nulls) over (partition by organization_id order by date_day, is_spine rows unbounded preceding) as open_urgent_tickets,
             last_value(open_high_tickets ignore nulls) over (partition by organization_id order by date_day, is_spine rows unbounded preceding) as open_high_tickets,
-            last_value(past_due_invoices ignore nulls) over (partition by organization_id order by date_day, is_spine rows unbounded preceding) as past_due_invoices
+            last_value(past_due_invoices ignore nulls) over (partition by organization_id order by date_day, is_spine rows unbounded preceding) as past_due_invoices,
+            last_value(milestones_reached ignore nulls) over (partition by organization_id order by date_day, is_spine rows unbounded preceding) as milestones_reached
         from (
             select organization_id, date_day, 1 as is_spine,
                 cast(null as {{ type_int() }}) as active_users_28d, cast(null as {{ type_int() }}) as open_urgent_tickets,
-                cast(null as {{ type_int() }}) as open_high_tickets, cast(null as {{ type_int() }}) as past_due_invoices
+                cast(null as {{ type_int() }}) as open_high_tickets, cast(null as {{ type_int() }}) as past_due_invoices,
+                cast(null as {{ type_int() }}) as milestones_reached
             from customer_days
             union all
             select organization_id, date_day, 0,
                 cast(active_users_28d as {{ type_int() }}), cast(open_urgent_tickets as {{ type_int() }}),
-                cast(open_high_tickets as {{ type_int() }}), cast(past_due_invoices as {{ type_int() }})
+                cast(open_high_tickets as {{ type_int() }}), cast(past_due_invoices as {{ type_int() }}),
+                cast(milestones_reached as {{ type_int() }})
             from step_values
         ) as unioned
     ) as carried
@@ -168,6 +185,7 @@ daily as (
         cd.seats,
         cd.date_day,
         cd.day_index,
+        cd.period_number,
         {{ cs_day_index('cd.period_start_date') }} as period_start_day_index,
         cd.is_delinquent_today,
         -- seats for per-seat ratios: the plan quantity, else at least one
@@ -185,6 +203,7 @@ daily as (
         coalesce(steps.open_urgent_tickets, 0) as open_urgent_tickets,
         coalesce(steps.open_high_tickets, 0) as open_high_tickets,
         coalesce(steps.past_due_invoices, 0) as past_due_invoices,
+        coalesce(steps.milestones_reached, 0) as milestones_reached,
         coalesce(tickets_opened.tickets_opened, 0) as tickets_opened,
         coalesce(low_csat.low_csat_tickets, 0) as low_csat_tickets,
         coalesce(failed_charges.failed_charges, 0) as failed_charges,
@@ -202,21 +221,26 @@ daily as (
 rolling as (
     select
         daily.*,
-        -- usage: last 14 days against the 70 days before them (whole weeks on both sides)
+        -- usage: mean daily requests of the last 14 days against the customer's own 70 days
+        -- before them (whole weeks on both sides), as a log ratio; the day-to-day spread of the
+        -- baseline's log requests says how much of that ratio is noise for this customer
+        sum(api_requests) over ({{ w }} range between 13 preceding and current row)
+            / count(*) over ({{ w }} range between 13 preceding and current row) as requests_daily_14d,
         sum(api_requests) over ({{ w }} range between 13 preceding and current row) as requests_14d,
-        count(*) over ({{ w }} range between 13 preceding and current row) as days_14d,
-        sum(api_requests) over ({{ w }} range between 83 preceding and 14 preceding) as requests_baseline,
-        count(*) over ({{ w }} range between 83 preceding and 14 preceding) as days_baseline,
-        sum(api_requests / seats_for_ratio) over ({{ w }} range between 27 preceding and current row)
-            / count(*) over ({{ w }} range between 27 preceding and current row) as requests_per_seat_day_28d,
-        -- engagement: feature events per seat, last 28 days against the 84 days before them
-        sum(feature_events / seats_for_ratio) over ({{ w }} range between 27 preceding and current row)
-            / count(*) over ({{ w }} range between 27 preceding and current row) as events_per_seat_day_28d,
-        sum(feature_events / seats_for_ratio) over ({{ w }} range between 111 preceding and 28 preceding) as events_per_seat_baseline_sum,
+        sum(api_requests) over ({{ w }} range between 83 preceding and 14 preceding)
+            / count(*) over ({{ w }} range between 83 preceding and 14 preceding) as requests_daily_baseline,
+        count(*) over ({{ w }} range between 83 preceding and 14 preceding) as days_usage_baseline,
+        stddev_samp(ln(api_requests + 1.0)) over ({{ w }} range between 83 preceding and 14 preceding) as log_requests_sd_baseline,
+        -- engagement: feature events of the last 28 days against the customer's 84 days before
+        sum(feature_events) over ({{ w }} range between 27 preceding and current row) as events_28d,
+        count(*) over ({{ w }} range between 27 preceding and current row) as days_events_28d,
+        sum(feature_events) over ({{ w }} range between 111 preceding and 28 preceding) as events_baseline,
         count(*) over ({{ w }} range between 111 preceding and 28 preceding) as days_events_baseline,
-        max(case when feature_events > 0 then day_index end) over ({{ w }} rows unbounded preceding) as last_feature_day_index,
-        -- support
+        -- support: tickets of the last 30 days against the customer's own 90 days before them
         coalesce(sum(tickets_opened) over ({{ w }} range between 29 preceding and current row), 0) as tickets_30d,
+        count(*) over ({{ w }} range between 29 preceding and current row) as days_tickets_30d,
+        coalesce(sum(tickets_opened) over ({{ w }} range between 119 preceding and 30 preceding), 0) as tickets_baseline,
+        count(*) over ({{ w }} range between 119 preceding and 30 preceding) as days_tickets_baseline,
         coalesce(sum(low_csat_tickets) over ({{ w }} range between 59 preceding and current row), 0) as low_csat_tickets_60d,
         -- billing
         coalesce(sum(failed_charges) over ({{ w }} range between 29 preceding and current row), 0) as failed_charges_30d,
@@ -225,101 +249,103 @@ rolling as (
     from daily
 ),
 
+own_change as (
+    select
+        rolling.*,
+        case when days_usage_baseline >= 28 then ln((requests_daily_14d + 1.0) / (requests_daily_baseline + 1.0)) end as usage_log_change,
+        case when days_events_baseline >= 56
+            then 1.0 * events_baseline / days_events_baseline * days_events_28d end as events_expected_28d,
+        -- expected tickets: the customer's own rate, shrunk towards its segment's rate with the
+        -- weight of 90 days (a customer opens a ticket every few months: its own rate alone is noise)
+        1.0 * tickets_baseline as tickets_baseline_f
+    from rolling
+),
+
 peer_groups as (
-    -- the median customer of the same plan tier and tenure band on the same day (seasonality and
-    -- outages cancel, ramping newcomers meet ramping newcomers); the whole tier when the band
-    -- holds fewer than 5 customers
+    -- the median change of the customers of the same plan tier and tenure band on the same day:
+    -- seasonality, outages and surges move them all, ramping newcomers meet ramping newcomers;
+    -- the whole tier when the band holds fewer than 5 customers
     select
         plan_tier,
         tenure_band,
         date_day,
-        count(*) as peers,
-        {{ percentile('requests_per_seat_day_28d', 0.5) }} as median_requests_per_seat,
-        {{ percentile('active_users_28d / seats_for_ratio', 0.5) }} as median_active_share
-    from rolling
+        count(usage_log_change) as peers,
+        {{ percentile('usage_log_change', 0.5) }} as median_usage_log_change,
+        {{ percentile('milestones_reached', 0.5) }} as median_milestones_reached
+    from own_change
     where plan_tier is not null
     group by plan_tier, tenure_band, date_day
 ),
 
 tier_groups as (
-    select
-        plan_tier,
-        date_day,
-        {{ percentile('requests_per_seat_day_28d', 0.5) }} as median_requests_per_seat,
-        {{ percentile('active_users_28d / seats_for_ratio', 0.5) }} as median_active_share
-    from rolling
+    select plan_tier, date_day, {{ percentile('usage_log_change', 0.5) }} as median_usage_log_change,
+        {{ percentile('milestones_reached', 0.5) }} as median_milestones_reached
+    from own_change
     where plan_tier is not null
     group by plan_tier, date_day
 ),
 
 segment_norms as (
-    -- the ticket norm: average tickets in 30 days of the segment's customers on the same day
-    select segment, date_day, avg(1.0 * tickets_30d) as segment_avg_tickets_30d
-    from rolling
+    -- the segment's tickets per customer-day over the last 30 days, on the same day
+    select segment, date_day, sum(tickets_30d) / sum(1.0 * days_tickets_30d) as segment_ticket_rate
+    from own_change
     group by segment, date_day
 ),
 
-peer_norms as (
+standardised as (
+    -- every input as z: how far the customer is from what is expected of it, in its own noise
+    -- (positive = better than expected)
     select
-        peer_groups.plan_tier,
-        peer_groups.tenure_band,
-        peer_groups.date_day,
-        case when peer_groups.peers >= 5 then peer_groups.median_requests_per_seat else tier_groups.median_requests_per_seat end as peer_requests_per_seat,
-        case when peer_groups.peers >= 5 then peer_groups.median_active_share else tier_groups.median_active_share end as peer_active_share
-    from peer_groups
-    inner join tier_groups on tier_groups.plan_tier = peer_groups.plan_tier and tier_groups.date_day = peer_groups.date_day
+        own_change.*,
+        (usage_log_change - case when peer_groups.peers >= 5 then peer_groups.median_usage_log_change
+                                 else tier_groups.median_usage_log_change end)
+            -- the noise of a 14-day mean against a 70-day mean of daily log requests
+            / (greatest(coalesce(log_requests_sd_baseline, 0), {{ min_log_sd }}) * {{ (1 / 14 + 1 / 70) ** 0.5 }}) as usage_z,
+        (events_28d - events_expected_28d) / sqrt(events_expected_28d + 1.0) as engagement_z,
+        -- onboarding milestones reached against the peers' median (a milestone ~ one unit of
+        -- noise); no credit beyond the peers, since finishing onboarding is the norm
+        least(0.0, milestones_reached - case when peer_groups.peers >= 5 then peer_groups.median_milestones_reached
+                                             else tier_groups.median_milestones_reached end) as onboarding_z,
+        (tickets_30d - expected_tickets_30d) / sqrt(expected_tickets_30d + 0.5)
+            -- an outage sends everyone a ticket: what all the segment's customers share is not
+            -- the customer's own pain
+            - avg((tickets_30d - expected_tickets_30d) / sqrt(expected_tickets_30d + 0.5))
+                over (partition by own_change.segment, own_change.date_day) as tickets_z
+    from (
+        select
+            own_change.*,
+            days_tickets_30d * (tickets_baseline_f + 90.0 * coalesce(segment_norms.segment_ticket_rate, 0))
+                / (days_tickets_baseline + 90.0) as expected_tickets_30d
+        from own_change
+        left join segment_norms on segment_norms.segment = own_change.segment and segment_norms.date_day = own_change.date_day
+    ) as own_change
+    left join peer_groups
+        on peer_groups.plan_tier = own_change.plan_tier and peer_groups.tenure_band = own_change.tenure_band and peer_groups.date_day = own_change.date_day
+    left join tier_groups on tier_groups.plan_tier = own_change.plan_tier and tier_groups.date_day = own_change.date_day
 ),
 
-components as (
+factor_z as (
     select
-        rolling.*,
-        peer_norms.peer_requests_per_seat,
-        peer_norms.peer_active_share,
-        segment_norms.segment_avg_tickets_30d,
-        case
-            when days_baseline < 28 then null
-            when requests_baseline = 0 then case when requests_14d > 0 then 100.0 else 0.0 end
-            else {{ cs_linear_score('(1.0 * requests_14d / days_14d) / (1.0 * requests_baseline / days_baseline)', 0.4, 0.9) }}
-        end as usage_trend_component,
-        case
-            when peer_norms.peer_requests_per_seat > 0
-                then {{ cs_linear_score('requests_per_seat_day_28d / peer_norms.peer_requests_per_seat', 0.2, 0.9) }}
-        end as usage_intensity_component,
-        case
-            when days_events_baseline < 56 then null
-            when events_per_seat_baseline_sum = 0 then case when events_per_seat_day_28d > 0 then 100.0 else 0.0 end
-            else {{ cs_linear_score('events_per_seat_day_28d / (events_per_seat_baseline_sum / days_events_baseline)', 0.3, 0.9) }}
-        end as engagement_trend_component,
-        case
-            -- users join over the first weeks: breadth counts from the third week
-            when rolling.day_index - rolling.period_start_day_index < 14 then null
-            when peer_norms.peer_active_share > 0
-                then {{ cs_linear_score('(active_users_28d / seats_for_ratio) / peer_norms.peer_active_share', 0.2, 0.9) }}
-            else {{ cs_linear_score('active_users_28d / seats_for_ratio', 0.2, 0.9) }}
-        end as engagement_breadth_component,
-        {{ cs_linear_score('day_index - greatest(coalesce(last_feature_day_index, period_start_day_index), period_start_day_index)', 35, 7) }} as engagement_recency_component
-    from rolling
-    left join peer_norms
-        on peer_norms.plan_tier = rolling.plan_tier and peer_norms.tenure_band = rolling.tenure_band and peer_norms.date_day = rolling.date_day
-    left join segment_norms on segment_norms.segment = rolling.segment and segment_norms.date_day = rolling.date_day
+        standardised.*,
+        coalesce(usage_z, 0) as usage_raw_z,
+        coalesce(engagement_z, 0) + coalesce(onboarding_z, 0) as engagement_raw_z,
+        -- more tickets than expected, CSAT 1-2 ratings and open urgent / high tickets
+        - coalesce(tickets_z, 0) - 1.0 * low_csat_tickets_60d - 0.5 * (open_urgent_tickets + open_high_tickets) as support_raw_z,
+        -- a customer that pays sits a little above expectation; each payment problem pulls it down
+        1.0 - 1.5 * failed_charges_30d - 0.75 * failed_charges_31_60d
+            - case when past_due_invoices > 0 or is_delinquent_today then 2.0 else 0.0 end
+            - 3.0 * uncollectible_invoices_60d as billing_raw_z
+    from standardised
 ),
 
 factor_scores as (
     select
-        components.*,
-        coalesce({{ cs_weighted_avg([('usage_trend_component', 0.65), ('usage_intensity_component', 0.35)]) }}, {{ neutral }}) as usage_raw,
-        coalesce({{ cs_weighted_avg([('engagement_trend_component', 0.60), ('engagement_breadth_component', 0.25), ('engagement_recency_component', 0.15)]) }}, {{ neutral }}) as engagement_raw,
-        100.0 - least(100.0,
-            least(45.0, 15.0 * greatest(0.0, tickets_30d - segment_avg_tickets_30d))
-            + least(40.0, 20.0 * low_csat_tickets_60d)
-            + least(30.0, 15.0 * open_urgent_tickets + 8.0 * open_high_tickets)
-        ) as support_raw,
-        100.0 - least(100.0,
-            least(60.0, 20.0 * failed_charges_30d + 10.0 * failed_charges_31_60d)
-            + case when past_due_invoices > 0 or is_delinquent_today then 40.0 else 0.0 end
-            + least(50.0, 50.0 * uncollectible_invoices_60d)
-        ) as billing_raw
-    from components
+        factor_z.*,
+        {{ cs_logistic_score('usage_raw_z') }} as usage_raw,
+        {{ cs_logistic_score('engagement_raw_z') }} as engagement_raw,
+        {{ cs_logistic_score('support_raw_z') }} as support_raw,
+        {{ cs_logistic_score('billing_raw_z') }} as billing_raw
+    from factor_z
 ),
 
 scored as (
@@ -331,15 +357,15 @@ scored as (
         seats,
         date_day,
         day_index,
-        {{ round_decimal(cs_clamp('usage_raw'), 1) }} as usage_score,
-        {{ round_decimal(cs_clamp('engagement_raw'), 1) }} as engagement_score,
-        {{ round_decimal(cs_clamp('support_raw'), 1) }} as support_score,
-        {{ round_decimal(cs_clamp('billing_raw'), 1) }} as billing_score,
-        {{ round_decimal(cs_clamp(
+        period_number,
+        {{ round_decimal('usage_raw', 1) }} as usage_score,
+        {{ round_decimal('engagement_raw', 1) }} as engagement_score,
+        {{ round_decimal('support_raw', 1) }} as support_score,
+        {{ round_decimal('billing_raw', 1) }} as billing_score,
+        {{ round_decimal(
             '(' ~ weights['usage'] ~ ' * usage_raw + ' ~ weights['engagement'] ~ ' * engagement_raw + '
             ~ weights['support'] ~ ' * support_raw + ' ~ weights['billing'] ~ ' * billing_raw) / '
-            ~ (weights['usage'] + weights['engagement'] + weights['support'] + weights['billing'])
-        ), 1) }} as health_score,
+            ~ (weights['usage'] + weights['engagement'] + weights['support'] + weights['billing']), 1) }} as health_score,
         api_requests,
         requests_14d,
         feature_events,
