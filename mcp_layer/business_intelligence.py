@@ -392,8 +392,9 @@ def register(server: MCPServer, settings: Settings) -> None:
         metric: Annotated[str, Field(min_length=1, description="Governed metric name, e.g. 'mrr'")],
         horizon: Annotated[int, Field(ge=1, le=36, description="Periods ahead to forecast")] = 6,
         grain: Annotated[SeriesGrain, Field(description="Grain of the series")] = "month",
-        method: Annotated[Literal["auto", "prophet", "ets", "fast_ets", "seasonal_naive"],
-            Field(description="auto backtests the candidates and keeps the lowest MASE")] = "auto",
+        method: Annotated[Literal["auto", "ensemble", "theta", "prophet", "ets", "fast_ets", "seasonal_naive"],
+            Field(description="auto = the calibrated ensemble (mean of seasonal naive, theta and two ETS "
+                              "models), which beat statsforecast's AutoETS on the M1 and tourism sets")] = "auto",
         start: Annotated[dt.date | None, Field(description="Use history from this day on (default: the "
                                                            "last 36 months / 104 weeks / 365 days)")] = None,
         interval_level: Annotated[float, Field(ge=50, le=99, description="Prediction interval, percent")] = 80,
@@ -420,7 +421,9 @@ def register(server: MCPServer, settings: Settings) -> None:
                          warnings=result.warnings, provenance=_metric_provenance(result.series.result))  # fmt: skip
         png = charts.forecast_png(result.series.history, result.forecast, f"{metric} forecast ({result.method})")
         last = points[-1] if points else None
-        summary = (f"{metric}: {horizon}-{grain} forecast with {result.method}"
+        # caveats first: an assistant repeats the first line it reads
+        caveats = "".join(f"CAUTION: {w}\n" for w in result.warnings if "backtest" in w or "unmeasured" in w)
+        summary = (caveats + f"{metric}: {horizon}-{grain} forecast with {result.method}"
                    + (f"; {last.ds}: {last.yhat:,.2f} ({interval_level:g}% interval {last.yhat_lower:,.2f}"
                       f" to {last.yhat_upper:,.2f})" if last else ""))  # fmt: skip
         return with_chart(model, summary, png)

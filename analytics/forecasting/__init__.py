@@ -1,10 +1,12 @@
-"""Forecasting: `forecast` (Prophet for headline series, statsforecast and a vectorised fast path
-for many series; `auto` picks per series by rolling-origin backtest), `backtest`, revenue
-scenarios, a cash-flow projection and capacity forecasts. Pure Python, polars in and out."""
+"""Forecasting: `forecast` (`auto` = a fixed combination of seasonal naive, Theta and damped
+seasonal ETS with backtest-calibrated intervals, vectorised over many series; Prophet, statsforecast
+AutoETS / AutoARIMA on request), frequency inferred from the dates, `backtest` and
+`quality_warnings`, revenue scenarios, a cash-flow projection and capacity forecasts. Pure Python,
+polars in and out."""
 
 from ._panel import ForecastError, ForecastWarning
 from .capacity import CapacityForecast, capacity_forecast
-from .core import BacktestReport, backtest, forecast
+from .core import BacktestReport, backtest, forecast, quality_warnings
 from .scenarios import assumptions_from_mrr_bridge, cash_flow_projection, revenue_scenarios
 
 __all__ = [
@@ -17,5 +19,6 @@ __all__ = [
     "capacity_forecast",
     "cash_flow_projection",
     "forecast",
+    "quality_warnings",
     "revenue_scenarios",
 ]

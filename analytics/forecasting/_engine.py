@@ -7,7 +7,7 @@ import polars as pl
 from . import _models
 from ._panel import MIN_FIT_POINTS, UID, Panel
 
-FITTED = ("prophet", "ets", "arima", "fast_ets")
+FITTED = ("ensemble", "theta", "fast_ets", "ets", "arima", "prophet")
 METHODS = (*FITTED, "seasonal_naive")
 # Minimum training length of a backtest window (the fitted-model minimum).
 MIN_TRAIN = MIN_FIT_POINTS

@@ -5,6 +5,7 @@ series regular and gap-free) and returns `unique_id`, `step` (1..h), `yhat`, `yh
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Callable
 from statistics import NormalDist
@@ -12,7 +13,7 @@ from statistics import NormalDist
 import numpy as np
 import polars as pl
 
-from ._fast_ets import fast_ets
+from . import _ensemble, _fast_ets
 from ._panel import UID
 
 OUT_SCHEMA = {UID: pl.String, "step": pl.Int64, "yhat": pl.Float64, "yhat_lower": pl.Float64, "yhat_upper": pl.Float64}
@@ -28,8 +29,14 @@ def _empty() -> pl.DataFrame:
     return pl.DataFrame(schema=OUT_SCHEMA)
 
 
+# statsforecast starts a process pool per call when n_jobs > 1: worth it only for many series
+N_JOBS = max(1, min(2, os.cpu_count() or 1))
+POOL_MIN_SERIES = 50
+
+
 def run_statsforecast(data: pl.DataFrame, method: str, h: int, m: int, level: float) -> pl.DataFrame:
-    """statsforecast AutoETS / AutoARIMA (SeasonalNaive / Naive also work here), `n_jobs=1`, an
+    """statsforecast AutoETS / AutoARIMA (SeasonalNaive / Naive also work here), `n_jobs` = the
+    machine's cores (at most 2) from POOL_MIN_SERIES series up, else 1, an
     integer time index (the calendar stays ours), series grouped by their effective season length;
     a model that fails on a series falls back to the seasonal naive forecast."""
     from statsforecast import StatsForecast
@@ -48,7 +55,8 @@ def run_statsforecast(data: pl.DataFrame, method: str, h: int, m: int, level: fl
     frame = data.with_columns(effective_season(pl.col("n"), m).alias("_m"))
     for (season,), group in frame.group_by("_m"):
         fallback = SeasonalNaive(season_length=int(season)) if season > 1 else Naive()
-        sf = StatsForecast(models=[model_for(int(season))], freq=1, n_jobs=1, fallback_model=fallback)
+        jobs = N_JOBS if group.get_column(UID).n_unique() >= POOL_MIN_SERIES else 1
+        sf = StatsForecast(models=[model_for(int(season))], freq=1, n_jobs=jobs, fallback_model=fallback)
         res = sf.forecast(df=group.select(UID, pl.col("idx").alias("ds"), "y"), h=h, level=[level])
         lo = next(c for c in res.columns if c.startswith("model-lo-"))
         hi = next(c for c in res.columns if c.startswith("model-hi-"))
@@ -82,11 +90,39 @@ def _frame(uids: pl.Series, h: int, mean: np.ndarray, lower: np.ndarray, upper: 
 
 
 def run_fast_ets(data: pl.DataFrame, method: str, h: int, m: int, level: float) -> pl.DataFrame:
-    """The vectorised fast path (`_fast_ets.py`): every series of the panel in one pass."""
+    """The vectorised seasonal damped-trend ETS (`_fast_ets.ets`) alone, normal intervals from its
+    variance formula (not calibrated: the `ensemble` is the calibrated path)."""
     del method
     uids, n, Y = _matrix(data)
-    seasonal = n >= 2 * m if m > 1 else np.zeros(len(n), bool)
-    return _frame(uids, h, *fast_ets(Y, n, h, m, seasonal, level))
+    seasonal = n >= 2 * m
+    idx, mult = _fast_ets.decompose(Y, m, seasonal, np.nanmin(Y, axis=1) > 0)
+    fit = _fast_ets.ets(Y, n, h, m, idx, mult)
+    half = NormalDist().inv_cdf(0.5 + level / 200.0) * fit.sigma[:, None] * np.sqrt(fit.var_factor)
+    return _frame(uids, h, fit.mean, fit.mean - half, fit.mean + half)
+
+
+def run_theta(data: pl.DataFrame, method: str, h: int, m: int, level: float) -> pl.DataFrame:
+    """The vectorised standard Theta method alone (seasonally adjusted when the lag-m autocorrelation
+    is significant), with plain random-walk-width normal intervals from the adjusted series' one-step
+    differences (not calibrated: the `ensemble` is the calibrated path)."""
+    del method
+    uids, n, Y = _matrix(data)
+    positive = np.nanmin(Y, axis=1) > 0
+    idx, mult = _fast_ets.decompose(Y, m, _fast_ets.seasonal_test(Y, n, m), positive)
+    adjusted = _fast_ets.adjust(Y, idx, mult)
+    mean = _fast_ets.reseasonalise(_fast_ets.theta(adjusted, n, h), idx, mult)
+    diffs = np.diff(adjusted, axis=1)
+    sigma = np.sqrt(np.nanmean(diffs**2, axis=1))  # one-step naive error scale of the adjusted series
+    k = np.arange(1, h + 1)[None, :]
+    half = NormalDist().inv_cdf(0.5 + level / 200.0) * sigma[:, None] * np.sqrt(k)
+    return _frame(uids, h, mean, mean - half, mean + half)
+
+
+def run_ensemble(data: pl.DataFrame, method: str, h: int, m: int, level: float) -> pl.DataFrame:
+    """The calibrated combination (`_ensemble.py`): every series of the panel at once."""
+    del method
+    uids, n, Y = _matrix(data)
+    return _frame(uids, h, *_ensemble.ensemble(Y, n, h, m, level))
 
 
 def run_seasonal_naive(data: pl.DataFrame, method: str, h: int, m: int, level: float) -> pl.DataFrame:
@@ -118,8 +154,10 @@ def prophet_settings(freq: str, n: int, span_days: int) -> dict[str, object]:
     on 2-3 years of months). At most one trend changepoint per 4 observations (Prophet's 25 on a
     few dozen months is as ill-conditioned)."""
     yearly: bool | int = span_days >= 730
-    if freq == "MS":
+    if freq in ("MS", "ME"):
         yearly = 3 if n >= 25 else False
+    elif freq not in ("D", "W"):  # quarterly / yearly: yearly seasonality only with enough years
+        yearly = 2 if freq.startswith("Q") and n >= 9 else False
     return {
         "weekly_seasonality": freq == "D" and n >= 14,
         "yearly_seasonality": yearly,
@@ -149,7 +187,7 @@ def run_prophet(data: pl.DataFrame, method: str, h: int, m: int, level: float, *
         y = group.get_column("y")
         span = (ds[-1] - ds[0]).days
         history = pd.DataFrame({"ds": pd.to_datetime(ds.to_numpy()), "y": y.to_numpy()})
-        every = {"D": "D", "W": "7D", "MS": "MS"}[freq]
+        every = {"D": "D", "W": "7D"}.get(freq, freq)  # pandas aliases: MS, ME, QS, QE, YS, YE
         future = pd.DataFrame({"ds": pd.date_range(history["ds"].iloc[-1], periods=h + 1, freq=every)[1:]})
         mode = "multiplicative" if float(y.min()) > 0 else "additive"
         model = Prophet(interval_width=level / 100.0, seasonality_mode=mode, uncertainty_samples=500,
@@ -184,6 +222,8 @@ RUNNERS: dict[str, Callable[..., pl.DataFrame]] = {
     "seasonal_naive": run_seasonal_naive,
     "naive": run_seasonal_naive,
     "fast_ets": run_fast_ets,
+    "theta": run_theta,
+    "ensemble": run_ensemble,
     "prophet": run_prophet,
 }
 

@@ -6,7 +6,13 @@ and how to fix it. Rules (the README's "edge cases" table repeats them):
 
 - `y` must be numeric with no null, NaN or infinite values (error; fill or drop them first).
 - `ds` must be a date or datetime on the `freq` grid: `D` any day at midnight, `W` one weekday per
-  series, `MS` the first of the month (error otherwise; aggregate first).
+  series, `MS`/`QS`/`YS` the first day of a month/quarter/year, `ME`/`QE`/`YE` the last day
+  (error otherwise; aggregate first).
+- `freq=None` infers the grid from the dates (`infer_freq`): all first-of-month dates -> MS, QS
+  or YS by the greatest common step in months (1, 3, 12); all month-end dates -> ME, QE, YE;
+  otherwise the greatest common step in days: 1 -> D, 7 -> W (one weekday per series). Any other
+  step is irregular, and dates that also fit a weekly grid (e.g. only 2015-02-01 and 2015-03-01)
+  are ambiguous: both are errors asking for `freq`.
 - duplicate `ds` within a series: error naming the duplicates.
 - missing dates (gaps) are reindexed onto the full calendar between the series' first and last
   date and filled (`fill_gaps`: linear interpolation by default, or zero, or an error); the number
@@ -16,14 +22,17 @@ and how to fix it. Rules (the README's "edge cases" table repeats them):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
 import polars as pl
 
-Freq = Literal["D", "W", "MS"]
-FREQS: tuple[str, ...] = ("D", "W", "MS")
-DEFAULT_SEASON_LENGTH = {"D": 7, "W": 52, "MS": 12}
+Freq = Literal["D", "W", "MS", "ME", "QS", "QE", "YS", "YE"]
+FREQS: tuple[str, ...] = ("D", "W", "MS", "ME", "QS", "QE", "YS", "YE")
+DEFAULT_SEASON_LENGTH = {"D": 7, "W": 52, "MS": 12, "ME": 12, "QS": 4, "QE": 4, "YS": 1, "YE": 1}
+MONTHS_PER_STEP = {"MS": 1, "ME": 1, "QS": 3, "QE": 3, "YS": 12, "YE": 12}
+MONTHLY = ("MS", "ME")
 FillGaps = Literal["interpolate", "zero", "error"]
 
 # A series needs this many observations for any fitted model (ETS, ARIMA, Prophet, fast ETS);
@@ -74,9 +83,10 @@ class Panel:
         return Panel(data, self.freq, self.has_uid, self.uid_dtype, self.ds_dtype, self.notes)
 
 
-def check_freq(freq: str) -> None:
-    if freq not in FREQS:
-        raise ForecastError(f"freq={freq!r} is not supported: use 'D' (daily), 'W' (weekly) or 'MS' (month start)")
+def check_freq(freq: str | None) -> None:
+    if freq is not None and freq not in FREQS:
+        raise ForecastError(f"freq={freq!r} is not supported: use 'D' (daily), 'W' (weekly), 'MS'/'ME' (month "
+                            "start/end), 'QS'/'QE' (quarter), 'YS'/'YE' (year), or None to infer it from the dates")  # fmt: skip
 
 
 def check_horizon(horizon: object) -> int:
@@ -106,7 +116,42 @@ def step_dates(last: pl.Expr, step: pl.Expr, freq: str) -> pl.Expr:
         return last + pl.duration(days=step)
     if freq == "W":
         return last + pl.duration(days=step * 7)
-    return last.dt.offset_by(pl.format("{}mo", step))
+    months = pl.format("{}mo", step * MONTHS_PER_STEP[freq])
+    if freq.endswith("E"):  # month ends: step from the month start, then back to the end
+        return last.dt.month_start().dt.offset_by(months).dt.month_end()
+    return last.dt.offset_by(months)
+
+
+def infer_freq(frame: pl.DataFrame) -> str:
+    """The date grid of a validated, sorted frame (`unique_id`, `ds` as Date); see the module
+    docstring for the rules. Raises ForecastError when irregular or ambiguous."""
+    ds = pl.col("ds")
+    flags = frame.select((ds.dt.day() == 1).all().alias("start"), (ds == ds.dt.month_end()).all().alias("end")).row(0)
+    steps = frame.select(
+        ds.diff().over(UID).dt.total_days().alias("days"),
+        (ds.dt.year() * 12 + ds.dt.month()).diff().over(UID).alias("months"),
+    ).drop_nulls()
+    if steps.height == 0:
+        raise ForecastError("cannot infer the frequency from one date per series: pass freq= (e.g. 'MS' or 'D')")
+    day_step = math.gcd(*steps.get_column("days").cast(pl.Int64).to_list())
+    weekly_fit = day_step % 7 == 0 and frame.group_by(UID).agg(ds.dt.weekday().n_unique().alias("k"))["k"].max() == 1
+    if flags[0] or flags[1]:
+        month_step = math.gcd(*steps.get_column("months").cast(pl.Int64).to_list())
+        family = {1: "M", 3: "Q", 12: "Y"}.get(month_step)
+        kind = "first" if flags[0] else "last"
+        if family is None:
+            raise ForecastError(f"dates fall on the {kind} day of the month but every {month_step} months: irregular; "
+                                "aggregate to months, quarters or years, or pass freq=")  # fmt: skip
+        if weekly_fit:
+            raise ForecastError(f"ambiguous frequency: the dates fit both a {family}-period grid and a weekly one "
+                                "(too few dates to tell); pass freq= ('MS', 'W', ...)")  # fmt: skip
+        return family + ("S" if flags[0] else "E")
+    if day_step == 1:
+        return "D"
+    if day_step == 7 and weekly_fit:
+        return "W"
+    raise ForecastError(f"irregular dates: the common step is {day_step} days, which is no daily, weekly, monthly, "
+                        "quarterly or yearly grid; aggregate first (e.g. group_by_dynamic) or pass freq=")  # fmt: skip
 
 
 def _examples(values: pl.Series, k: int = 5) -> str:
@@ -115,8 +160,9 @@ def _examples(values: pl.Series, k: int = 5) -> str:
     return ", ".join(shown) + more
 
 
-def prepare(series: pl.DataFrame, freq: str, fill_gaps: FillGaps = "interpolate") -> Panel:
-    """Validate `series` and return the regular panel (see the module docstring for the rules)."""
+def prepare(series: pl.DataFrame, freq: str | None, fill_gaps: FillGaps = "interpolate") -> Panel:
+    """Validate `series` and return the regular panel (see the module docstring for the rules);
+    `freq=None`: inferred from the dates (the panel's `freq` says which)."""
     check_freq(freq)
     if not isinstance(series, pl.DataFrame):
         raise ForecastError(f"series must be a polars DataFrame with columns ds and y, got {type(series).__name__}")
@@ -157,7 +203,7 @@ def prepare(series: pl.DataFrame, freq: str, fill_gaps: FillGaps = "interpolate"
         off_midnight = frame.filter(pl.col("ds") != pl.col("ds").dt.truncate("1d"))
         if off_midnight.height:
             raise ForecastError(f"ds has time-of-day values (e.g. {_examples(off_midnight.get_column('ds'), 3)}): "
-                                f"aggregate to one row per {freq!r} period first (e.g. group_by_dynamic)")  # fmt: skip
+                                f"aggregate to one row per {freq or 'day'!r} period first (e.g. group_by_dynamic)")  # fmt: skip
         frame = frame.with_columns(pl.col("ds").dt.date())
 
     dupes = frame.filter(pl.struct(UID, "ds").is_duplicated()).unique([UID, "ds"]).sort(UID, "ds")
@@ -167,13 +213,14 @@ def prepare(series: pl.DataFrame, freq: str, fill_gaps: FillGaps = "interpolate"
                             "per date (e.g. group_by('ds').agg(pl.col('y').sum()))")  # fmt: skip
 
     frame = frame.sort(UID, "ds")
-    _check_grid(frame, freq, has_uid)
-
     counts = frame.group_by(UID).len()
     too_short = counts.filter(pl.col("len") < MIN_POINTS)
     if too_short.height:
         who = "" if not has_uid else f" (unique_id {_examples(too_short.get_column(UID))})"
         raise ForecastError(f"a series needs at least {MIN_POINTS} observations to forecast, got 1{who}")
+    if freq is None:
+        freq = infer_freq(frame)
+    _check_grid(frame, freq, has_uid)
 
     panel = Panel(frame, freq, has_uid, uid_dtype, ds_dtype)
     panel.data = _fill_gaps(panel, frame, freq, fill_gaps)
@@ -185,11 +232,17 @@ def prepare(series: pl.DataFrame, freq: str, fill_gaps: FillGaps = "interpolate"
 
 
 def _check_grid(frame: pl.DataFrame, freq: str, has_uid: bool) -> None:
-    if freq == "MS":
-        off = frame.filter(pl.col("ds").dt.day() != 1)
+    if freq in MONTHS_PER_STEP:
+        ds = pl.col("ds")
+        on_day = ds.dt.day() == 1 if freq.endswith("S") else ds == ds.dt.month_end()
+        step = MONTHS_PER_STEP[freq]
+        phase = ((ds.dt.year() * 12 + ds.dt.month() - 1) % step)
+        off = frame.filter(~on_day | (phase != phase.first().over(UID)))
         if off.height:
-            raise ForecastError(f"freq='MS' needs month-start dates, got e.g. {_examples(off.get_column('ds'), 3)}: "
-                                "aggregate by month (pl.col('ds').dt.month_start())")  # fmt: skip
+            kind = ("month-start" if freq.endswith("S") else "month-end") + {1: "", 3: " quarterly", 12: " yearly"}[step]
+            raise ForecastError(f"freq={freq!r} needs {kind} dates, got e.g. {_examples(off.get_column('ds'), 3)}: "
+                                "aggregate by period (e.g. pl.col('ds').dt.month_start()), or pass freq=None "
+                                "to infer the grid")  # fmt: skip
     elif freq == "W":
         days = frame.group_by(UID).agg(pl.col("ds").dt.weekday().n_unique().alias("k")).filter(pl.col("k") > 1)
         if days.height:
@@ -199,9 +252,13 @@ def _check_grid(frame: pl.DataFrame, freq: str, has_uid: bool) -> None:
 
 
 def _fill_gaps(panel: Panel, frame: pl.DataFrame, freq: str, fill_gaps: FillGaps) -> pl.DataFrame:
-    every = {"D": "1d", "W": "1w", "MS": "1mo"}[freq]
+    every = {"D": "1d", "W": "1w"}.get(freq) or f"{MONTHS_PER_STEP[freq]}mo"
     bounds = frame.group_by(UID, maintain_order=True).agg(pl.col("ds").min().alias("lo"), pl.col("ds").max().alias("hi"))
+    if freq.endswith("E"):  # month-end grids: step month starts, then back to the ends
+        bounds = bounds.with_columns(pl.col("lo", "hi").dt.month_start())
     calendar = bounds.select(UID, pl.date_ranges("lo", "hi", interval=every).alias("ds")).explode("ds")
+    if freq.endswith("E"):
+        calendar = calendar.with_columns(pl.col("ds").dt.month_end())
     if calendar.height == frame.height:
         return frame
     full = calendar.join(frame, on=[UID, "ds"], how="left")

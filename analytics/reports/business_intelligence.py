@@ -156,8 +156,10 @@ class MetricForecast:
 def forecast_metric(settings: Settings, metric: str, *, horizon: int, grain: str = "month",
                     method: str = "auto", start: dt.date | None = None, level: float = 80,
                     progress: Progress = _no_progress) -> MetricForecast:  # fmt: skip
-    """Forecast a governed metric `horizon` periods ahead. `method="auto"` backtests the candidates
-    (rolling origin) and uses the one with the lowest MASE; the backtest is returned either way."""
+    """Forecast a governed metric `horizon` periods ahead, trained on complete periods only.
+    `method="auto"` is the calibrated ensemble (`analytics.forecasting`); the rolling-origin
+    backtest of the candidates is returned either way, and `warnings` leads with what it says
+    about the forecast's quality (MASE at or above 1, intervals off nominal)."""
     freq, window = GRAIN_FREQ.get(grain, ("MS", 36))
     progress(0, 3, f"reading {metric} by {grain}")
     series = metric_series(settings, metric, grain, start, None)
@@ -170,16 +172,17 @@ def forecast_metric(settings: Settings, metric: str, *, horizon: int, grain: str
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
             report = forecasting.backtest(history, horizon, freq=freq, level=level)
-            chosen = report.chosen if method == "auto" else method
-            progress(2, 3, f"forecasting with {chosen}")
-            frame = forecasting.forecast(history, horizon, freq=freq, method=chosen or "auto", level=level)  # type: ignore[arg-type]
+            progress(2, 3, f"forecasting with {method}")
+            frame = forecasting.forecast(history, horizon, freq=freq, method=method, level=level)  # type: ignore[arg-type]
         caught = [str(w.message) for w in seen]
     except forecasting.ForecastError as exc:
         raise ReportError(str(exc)) from None
     progress(3, 3, "done")
-    used = str(frame["method"][0]) if frame.height else (chosen or method)
+    used = str(frame["method"][0]) if frame.height else method
+    quality = forecasting.quality_warnings(report, method=used if used in report.methods else None)
+    rest = [w for w in caught if w not in quality]
     return MetricForecast(series=series, forecast=frame, backtest=report.as_dict(), method=used,
-                          warnings=caught + list(report.warnings))  # fmt: skip
+                          warnings=quality + rest)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from analytics.forecasting import (
     capacity_forecast,
     cash_flow_projection,
     forecast,
+    quality_warnings,
     revenue_scenarios,
 )
 from analytics.insights import generate, insights_frame
@@ -169,6 +170,8 @@ def definitions(settings: Settings) -> dg.Definitions:
                 if value is not None:
                     meta[f"{h.name}/{metric}"] = dg.MetadataValue.float(value)
             meta[f"{h.name}/method"] = dg.MetadataValue.text(chosen)
+            caveats = quality_warnings(report, method=chosen if chosen in report.methods else None)
+            meta[f"{h.name}/quality"] = dg.MetadataValue.text("; ".join(caveats) or "backtest within targets")
             if h.name == "mrr":
                 meta["mrr_forecast_plot"] = dg.MetadataValue.md(
                     forecast_png(
