@@ -11,13 +11,15 @@ numbers it fired on. Deterministic: same warehouse + same `as_of` -> the same in
 | anomaly_api_error_rate | anomaly | same, daily API error rate, upward windows | critical when the peak score >= 2 x the threshold, else high |
 | anomaly_failed_payments | anomaly | same, daily failed charges, upward windows | high |
 | incident_mrr | risk | an incident candidate started in the last `lookback_days` | the incident's severity |
-| customers_at_risk | risk | customers at high/critical health risk (`fct_customer_health_current`; skipped when absent or newer than `as_of`) | critical if their MRR >= 5 % of MRR, high if >= 2 %, else medium |
-| upsell_opportunities | opportunity | accounts with high-priority upsell signals (`fct_upsell_signals`; same skip rule) | high if the estimated uplift >= 2 % of ARR, else medium |
+| customers_at_risk | risk | always when `analytics.churn_predictions` describes a day <= `as_of`: expected 90-day MRR loss = sum of churn probability x MRR (fct_mrr_daily on that day), the customers carrying half of it, those at p >= 0.5; else (absent or newer) the health fallback: customers at high/critical health risk (`fct_customer_health_current`; skipped when absent or newer than `as_of`) | critical if the loss (or the at-risk MRR) >= 5 % of MRR, high if >= 2 %, else medium |
+| upsell_opportunities | opportunity | accounts with high-priority upsell signals (`fct_upsell_signals`: usage at the allowance, or two of near usage limit, seat_pressure, at the plan's seat maximum, growing fast; same skip rule) | high if the estimated uplift >= 2 % of ARR, else medium |
 | capacity_near_threshold | risk | a service was tight/over capacity in the last 7 days, or its forecast peak utilisation crosses 80 % within 30 days | high (over capacity), medium (tight, or forecast crosses), low (only the upper bound crosses) |
 
 Impact: financial in USD per year (annualised MRR: excess churn, expansion, forecast change, ARR
 of customers touched or at risk, estimated upsell uplift); operational and strategic 0-1.
 Ranking: priority, then |financial|, then operational, then id.
+Backtests: `generate` attaches each rule's replay on history (`backtest.backtest_rules`, judged as
+its module docstring says) to the insight and states it at the end of the description.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ from typing import Any
 
 import polars as pl
 
-from analytics.anomalies import DEFAULT_SENSITIVITY, anomaly_windows, detect, threshold_for
+from analytics.anomalies import (
+    DEFAULT_SENSITIVITY,
+    AnomalyWindow,
+    anomaly_windows,
+    detect,
+    threshold_for,
+)
 from analytics.forecasting import capacity_forecast, forecast
 from analytics.settings import Settings
 from analytics.warehouse import run_query
@@ -48,6 +56,10 @@ FORECAST_MONTHS = 3
 FORECAST_DECLINE = -0.02
 FORECAST_STRONG_GROWTH = 0.10
 AT_RISK_LEVELS = ("high", "critical")
+CHURN_TABLE = "analytics.churn_predictions"
+LIKELY_CHURN = (
+    0.5  # p at which the at-risk insight calls a customer "more likely than not to churn"
+)
 UPSELL_UPLIFT = 0.25  # assumed MRR uplift of an account that upgrades (documented assumption)
 CAPACITY_THRESHOLD = 0.8
 CAPACITY_HORIZON_DAYS = 30
@@ -99,15 +111,28 @@ def _d(value: dt.date) -> str:
 
 
 class _Ctx:
-    def __init__(self, settings: Settings, as_of: dt.date, lookback_days: int) -> None:
+    """One run of the rules as of a date. `memo` (shared by the backtest's replays) keeps each
+    distinct query's rows, so the queries that do not depend on as_of run once per backtest."""
+
+    def __init__(self, settings: Settings, as_of: dt.date, lookback_days: int,
+                 memo: dict[str, Any] | None = None) -> None:  # fmt: skip
         self.settings = settings
         self.as_of = as_of
         self.lookback_days = lookback_days
         self.since = as_of - dt.timedelta(days=lookback_days - 1)
         self._mrr: pl.DataFrame | None = None
+        self.memo: dict[str, Any] = {} if memo is None else memo
 
     def q(self, sql: str) -> pl.DataFrame:
-        return run_query(self.settings, sql)
+        if sql not in self.memo:
+            self.memo[sql] = run_query(self.settings, sql)
+        return self.memo[sql]  # type: ignore[no-any-return]
+
+    def exists(self, table: str) -> bool:
+        key = f"exists:{table}"
+        if key not in self.memo:
+            self.memo[key] = _exists(self.settings, table)
+        return bool(self.memo[key])
 
     def closed_months(self) -> pl.DataFrame:
         if self._mrr is None:
@@ -286,10 +311,10 @@ _SERIES: dict[str, dict[str, Any]] = {
 
 def _daily_series(ctx: _Ctx) -> pl.DataFrame:
     start = ctx.as_of - dt.timedelta(days=ANOMALY_HISTORY_DAYS - 1)
-    rng = f"between date '{_d(start)}' and date '{_d(ctx.as_of)}'"
-    api = ctx.q(f"""
+    # whole series, cut to the window here: one query however many dates the backtest replays
+    api = ctx.q("""
         select date_day as ds, sum(requests) as requests, sum(errors) as errors
-        from marts.fct_api_metrics_daily where date_day {rng} group by 1
+        from marts.fct_api_metrics_daily group by 1
     """)  # fmt: skip
     days = pl.DataFrame({"ds": pl.date_range(start, ctx.as_of, eager=True)})
     parts = []
@@ -300,11 +325,11 @@ def _daily_series(ctx: _Ctx) -> pl.DataFrame:
             api.select(pl.lit("api_error_rate").alias("unique_id"), "ds",
                        (pl.col("errors").cast(pl.Float64) / pl.col("requests").cast(pl.Float64)).alias("y")),
         ]  # fmt: skip
-    if _exists(ctx.settings, "marts.fct_payments"):
-        pay = ctx.q(f"""
+    if ctx.exists("marts.fct_payments"):
+        pay = ctx.q("""
             select payment_date as ds, sum(case when is_failed then 1 else 0 end) as failed
-            from marts.fct_payments where payment_date {rng} group by 1
-        """).with_columns(pl.col("ds").cast(pl.Date))  # fmt: skip
+            from marts.fct_payments group by 1
+        """).with_columns(pl.col("ds").cast(pl.Date)).filter(pl.col("ds").is_between(start, ctx.as_of))  # fmt: skip
         if pay.height:
             first = pay["ds"].min()
             parts.append(days.filter(pl.col("ds") >= first).join(pay, on="ds", how="left").select(
@@ -318,18 +343,26 @@ def _daily_series(ctx: _Ctx) -> pl.DataFrame:
     )
 
 
-def rule_anomalies(ctx: _Ctx) -> list[Insight]:
+def anomaly_windows_as_of(ctx: _Ctx) -> list[AnomalyWindow]:
+    """Every window the detector flags on the headline daily series, judged on data up to as_of
+    (the last ANOMALY_HISTORY_DAYS days), in the directions each series reports."""
     series = _daily_series(ctx)
     if series.height == 0:
         return []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = detect(series, DEFAULT_SENSITIVITY)
+    return [
+        w for w in anomaly_windows(result) if w.direction in _SERIES[str(w.series_id)]["directions"]
+    ]
+
+
+def rule_anomalies(ctx: _Ctx) -> list[Insight]:
     k = threshold_for(DEFAULT_SENSITIVITY)
     out: list[Insight] = []
-    for w in anomaly_windows(result):
+    for w in anomaly_windows_as_of(ctx):
         meta = _SERIES[str(w.series_id)]
-        if w.end < ctx.since or w.direction not in meta["directions"]:
+        if w.end < ctx.since:
             continue
         name = str(w.series_id)
         period = f"{_d(w.start)}..{_d(w.end)}"  # type: ignore[arg-type]
@@ -384,16 +417,17 @@ _SEVERITY = {"low": "low", "medium": "medium", "high": "high", "critical": "crit
 
 
 def rule_incident_mrr(ctx: _Ctx) -> list[Insight]:
-    if not _exists(ctx.settings, "marts.fct_incident_candidates"):
+    if not ctx.exists("marts.fct_incident_candidates"):
         return []
-    inc = ctx.q(f"""
+    inc = ctx.q("""
         select incident_id, started_at, ended_at, duration_hours, severity, severity_rank, breach_metrics,
                affected_services, is_platform_wide, customers_affected, paying_customers_affected,
                mrr_affected, peak_error_rate, baseline_error_rate
         from marts.fct_incident_candidates
-        where cast(started_at as date) between date '{_d(ctx.since)}' and date '{_d(ctx.as_of)}'
         order by started_at, incident_id
     """)  # fmt: skip
+    day = pl.col("started_at").cast(pl.Date)
+    inc = inc.filter(day.is_between(ctx.since, ctx.as_of))
     out = []
     for r in inc.iter_rows(named=True):
         mrr = float(r["mrr_affected"] or 0.0)
@@ -426,7 +460,7 @@ def rule_incident_mrr(ctx: _Ctx) -> list[Insight]:
 
 def _snapshot_ok(ctx: _Ctx, table: str) -> bool:
     """A snapshot table ("current" state) is used only when present and not newer than as_of."""
-    if not _exists(ctx.settings, table):
+    if not ctx.exists(table):
         return False
     snap = ctx.q(f"select max(as_of_date) as d from {table}")["d"][0]
     return snap is not None and snap <= ctx.as_of
@@ -440,7 +474,8 @@ def _current_mrr(ctx: _Ctx) -> pl.DataFrame:
     """)  # fmt: skip
 
 
-def rule_customers_at_risk(ctx: _Ctx) -> list[Insight]:
+def _health_at_risk(ctx: _Ctx, why_fallback: str) -> list[Insight]:
+    """The fallback: customers at high/critical health risk and the MRR they hold."""
     table = "marts.fct_customer_health_current"
     if not _snapshot_ok(ctx, table):
         return []
@@ -474,7 +509,8 @@ def rule_customers_at_risk(ctx: _Ctx) -> list[Insight]:
         title=f"{risk.height} customers at high or critical risk hold {_usd(at_risk)} MRR ({_pct(share)})",
         description=(f"{risk.height} customers ({n_crit} critical) have a high or critical health risk level, holding "
                      f"{_usd(at_risk)} of the {_usd(total)} MRR ({_pct(share)}). Most common main drag: {top_drag}. "
-                     f"Rule: risk level in {list(AT_RISK_LEVELS)}; critical if >= 5% of MRR, high if >= 2%."),
+                     f"Rule: risk level in {list(AT_RISK_LEVELS)}; critical if >= 5% of MRR, high if >= 2%. "
+                     f"Health-score fallback: {why_fallback}."),
         data_points=[DataPoint(label=str(r["customer_name"] or r["customer_id"]), value=_r(r["end_mrr"]),
                                period=str(r["risk_level"])) for r in risk.head(5).iter_rows(named=True)],
         recommendations=["Assign a customer success manager to each critical account this week",
@@ -483,7 +519,88 @@ def rule_customers_at_risk(ctx: _Ctx) -> list[Insight]:
         confidence=0.7,
         impact=Impact(financial=_r(-at_risk * 12), operational=_r(min(1.0, risk.height / 50)), strategic=_r(min(1.0, share * 10))),
         evidence={"customers_at_risk": risk.height, "critical": n_crit, "mrr_at_risk": _r(at_risk),
-                  "total_mrr": _r(total), "share_of_mrr": _r(share, 4), "main_drag": top_drag},
+                  "total_mrr": _r(total), "share_of_mrr": _r(share, 4), "main_drag": top_drag,
+                  "source": "health_score"},
+    )]  # fmt: skip
+
+
+def _churn_predictions(ctx: _Ctx) -> tuple[pl.DataFrame, dt.date] | str:
+    """The churn model's predictions and the last day of data they use, or why they cannot be used.
+
+    Older builds stored `as_of` as the scoring cutoff (data before it) and had no `scored_for` or
+    `churn_probability_30d` column: there the last day seen is as_of - 1."""
+    if not ctx.exists(CHURN_TABLE):
+        return f"{CHURN_TABLE} is absent"
+    cols = set(ctx.q(f"select * from {CHURN_TABLE} limit 0").columns)
+    p30 = ", churn_probability_30d" if "churn_probability_30d" in cols else ""
+    preds = ctx.q(f"select customer_id, churn_probability{p30}, as_of from {CHURN_TABLE}")
+    if preds.height == 0:
+        return f"{CHURN_TABLE} is empty"
+    observed = preds["as_of"].max()
+    if "scored_for" not in cols:
+        observed -= dt.timedelta(days=1)  # type: ignore[operator]
+    if observed > ctx.as_of:  # type: ignore[operator]
+        return f"the churn predictions describe {observed}, after {ctx.as_of}"
+    return preds, observed  # type: ignore[return-value]
+
+
+def rule_customers_at_risk(ctx: _Ctx) -> list[Insight]:
+    """Expected 90-day MRR loss from the churn model (sum of p x MRR); the health-score rule when
+    the predictions are absent or newer than as_of."""
+    got = _churn_predictions(ctx)
+    if isinstance(got, str):
+        return _health_at_risk(ctx, got)
+    preds, observed = got
+    mrr = ctx.q(f"""
+        select m.customer_id, m.mrr, c.customer_name
+        from marts.fct_mrr_daily as m
+        left join marts.dim_customers as c on c.customer_id = m.customer_id
+        where m.date_day = date '{_d(observed)}' and m.mrr > 0
+    """)  # fmt: skip
+    total = float(mrr["mrr"].sum() or 0.0)
+    risk = preds.join(mrr, on="customer_id", how="inner")
+    if risk.height == 0 or total <= 0:
+        return _health_at_risk(ctx, f"no paying customer of {_d(observed)} has a churn prediction")
+    has30 = "churn_probability_30d" in risk.columns
+    risk = risk.with_columns(
+        (pl.col("churn_probability") * pl.col("mrr")).alias("expected_loss"),
+        *(
+            [(pl.col("churn_probability_30d") * pl.col("mrr")).alias("expected_loss_30d")]
+            if has30
+            else []
+        ),
+    ).sort(["expected_loss", "customer_id"], descending=[True, False])
+    loss = float(risk["expected_loss"].sum())
+    loss30 = float(risk["expected_loss_30d"].sum()) if has30 else None
+    share = loss / total
+    # the customers that carry half of the expected loss, largest first
+    carry = int((risk["expected_loss"].cum_sum() < 0.5 * loss).sum()) + 1
+    likely = risk.filter(pl.col("churn_probability") >= LIKELY_CHURN)
+    priority = "critical" if share >= 0.05 else "high" if share >= 0.02 else "medium"
+    period = f"as of {_d(observed)}"
+    top = ", ".join(f"{r['customer_name'] or r['customer_id']} ({_usd(r['expected_loss'])}, p={r['churn_probability']:.2f})"
+                    for r in risk.head(3).iter_rows(named=True))  # fmt: skip
+    txt30 = f" Within 30 days: {_usd(loss30)}." if loss30 is not None else ""
+    return [_make(
+        "customers_at_risk", "customers", period, type="risk", priority=priority,
+        title=f"Churn is expected to cost {_usd(loss)} of MRR within 90 days ({_pct(share)} of MRR)",
+        description=(f"The churn model ({CHURN_TABLE}, data through {_d(observed)}) expects {_usd(loss)} of the "
+                     f"{_usd(total)} MRR to churn within 90 days: the sum of each paying customer's 90-day churn "
+                     f"probability x its MRR, over {risk.height} customers.{txt30} {carry} customers carry half of it; "
+                     f"the largest: {top}. {likely.height} customers are more likely than not to churn "
+                     f"(p >= {LIKELY_CHURN:.1f}), holding {_usd(float(likely['mrr'].sum()))} MRR. "
+                     f"Rule: critical if the expected loss is >= 5% of MRR, high if >= 2%."),
+        data_points=[DataPoint(label=str(r["customer_name"] or r["customer_id"]), value=_r(r["expected_loss"]),
+                               period=f"p={r['churn_probability']:.3f}") for r in risk.head(5).iter_rows(named=True)],
+        recommendations=["Assign a customer success manager to the accounts carrying most of the expected loss",
+                         f"Run a save play for the {likely.height} customers more likely than not to churn",
+                         "Review each account's top churn risk factors (analytics.churn_predictions.risk_factors)"],
+        confidence=0.7,
+        impact=Impact(financial=_r(-loss * 12), operational=_r(min(1.0, carry / 50)), strategic=_r(min(1.0, share * 10))),
+        evidence={"expected_mrr_loss_90d": _r(loss), "expected_mrr_loss_30d": _r(loss30), "total_mrr": _r(total),
+                  "share_of_mrr": _r(share, 4), "customers_scored": risk.height, "customers_carrying_half": carry,
+                  "likely_churners": likely.height, "likely_churners_mrr": _r(float(likely["mrr"].sum())),
+                  "predictions_as_of": _d(observed), "source": "churn_model"},
     )]  # fmt: skip
 
 
@@ -492,7 +609,7 @@ def rule_upsell_opportunities(ctx: _Ctx) -> list[Insight]:
     if not _snapshot_ok(ctx, table):
         return []
     up = ctx.q(f"""
-        select customer_id, customer_name, current_mrr, signal_count, near_usage_limit, seats_full,
+        select customer_id, customer_name, current_mrr, signal_count, near_usage_limit, seat_pressure,
                at_plan_seat_max, growing_fast, as_of_date
         from {table} where priority = 'high'
     """).sort(["current_mrr", "customer_id"], descending=[True, False])  # fmt: skip
@@ -504,20 +621,21 @@ def rule_upsell_opportunities(ctx: _Ctx) -> list[Insight]:
     share = uplift / (total * 12) if total > 0 else 0.0
     counts = {
         c: int(up[c].sum())
-        for c in ("near_usage_limit", "seats_full", "at_plan_seat_max", "growing_fast")
+        for c in ("near_usage_limit", "seat_pressure", "at_plan_seat_max", "growing_fast")
     }
     period = f"as of {_d(up['as_of_date'][0])}"
     return [_make(
         "upsell_opportunities", "customers", period, type="opportunity", priority="high" if share >= 0.02 else "medium",
         title=f"{up.height} accounts show strong upsell signals (est. +{_usd(uplift)} ARR)",
         description=(f"{up.height} accounts have high-priority upsell signals ({counts['near_usage_limit']} near their usage "
-                     f"limit, {counts['seats_full']} with seats full, {counts['at_plan_seat_max']} at the plan's seat "
+                     f"limit, {counts['seat_pressure']} growing teams with seats full two months running, "
+                     f"{counts['at_plan_seat_max']} at the plan's seat "
                      f"maximum, {counts['growing_fast']} growing fast), with {_usd(mrr)} current MRR. At an assumed "
                      f"{_pct(UPSELL_UPLIFT)} uplift on upgrade that is {_usd(uplift)} of ARR ({_pct(share)} of ARR)."),
         data_points=[DataPoint(label=str(r["customer_name"] or r["customer_id"]), value=_r(r["current_mrr"]),
                                period=period) for r in up.head(5).iter_rows(named=True)],
         recommendations=["Route the accounts near their usage limit to account executives for a plan upgrade",
-                         "Offer seat packs to accounts with all seats in use"],
+                         "Offer seat packs to growing teams whose seats have been full for two months"],
         confidence=0.6,
         impact=Impact(financial=_r(uplift), operational=0.1, strategic=_r(min(1.0, share * 10))),
         evidence={"accounts": up.height, "current_mrr": _r(mrr), "assumed_uplift": UPSELL_UPLIFT,
@@ -527,14 +645,13 @@ def rule_upsell_opportunities(ctx: _Ctx) -> list[Insight]:
 
 def rule_capacity(ctx: _Ctx) -> list[Insight]:
     table = "marts.fct_service_capacity_daily"
-    if not _exists(ctx.settings, table):
+    if not ctx.exists(table):
         return []
     start = ctx.as_of - dt.timedelta(days=89)
     cap = ctx.q(f"""
         select service, date_day, peak_utilisation, capacity_status
-        from {table} where date_day between date '{_d(start)}' and date '{_d(ctx.as_of)}'
-        order by service, date_day
-    """).with_columns(pl.col("date_day").cast(pl.Date))  # fmt: skip
+        from {table} order by service, date_day
+    """).with_columns(pl.col("date_day").cast(pl.Date)).filter(pl.col("date_day").is_between(start, ctx.as_of))  # fmt: skip
     if cap.height == 0:
         return []
     recent_from = ctx.as_of - dt.timedelta(days=CAPACITY_RECENT_DAYS - 1)
@@ -634,11 +751,17 @@ def default_as_of(settings: Settings) -> dt.date:
 
 
 def generate(
-    settings: Settings, as_of: dt.date | None = None, *, lookback_days: int = LOOKBACK_DAYS
+    settings: Settings,
+    as_of: dt.date | None = None,
+    *,
+    lookback_days: int = LOOKBACK_DAYS,
+    backtest: bool = True,
 ) -> list[Insight]:
     """Run every rule on the marts as of `as_of` (default: the data's last day) and return the
     insights ranked by priority, then |financial impact|, then operational impact, then id.
-    Anomalies and incidents count when they fall in the last `lookback_days` days."""
+    Anomalies and incidents count when they fall in the last `lookback_days` days. With
+    `backtest`, each insight carries its rule's backtest on data up to `as_of` (`Insight.backtest`,
+    stated in words at the end of its description)."""
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
     ctx = _Ctx(settings, as_of or default_as_of(settings), lookback_days)
@@ -646,4 +769,30 @@ def generate(
     for rule in RULES.values():
         for x in rule(ctx):
             found[x.id] = x
+    if backtest and found:
+        found = {
+            k: x for k, x in zip(found, _with_backtests(ctx, list(found.values())), strict=True)
+        }
     return sorted(found.values(), key=Insight.sort_key)
+
+
+def _with_backtests(ctx: _Ctx, insights: list[Insight]) -> list[Insight]:
+    from .backtest import backtest_rules, sentence  # the backtest replays these rules: import late
+
+    source = next(
+        (str(x.evidence.get("source")) for x in insights if x.rule == "customers_at_risk"),
+        "churn_model",
+    )
+    figures = backtest_rules(ctx.settings, ctx.as_of, only={x.rule for x in insights}, churn_source=source,
+                             memo=ctx.memo)  # fmt: skip
+    out = []
+    for x in insights:
+        bt = figures.get(x.rule)
+        out.append(
+            x
+            if bt is None
+            else x.model_copy(
+                update={"backtest": bt, "description": f"{x.description} {sentence(bt)}"}
+            )
+        )
+    return out
