@@ -49,13 +49,13 @@ class WindowInfo(BaseModel):
 
 class ResponseTimes(BaseModel):
     p50_ms: float | None = Field(
-        description="Request-weighted mean of the endpoint-day p50 latencies, ms"
+        description="p50 latency of all requests in the window, ms: the governed metric p50_latency (merged latency histogram)"
     )
     p95_ms: float | None = Field(
-        description="Request-weighted mean of the endpoint-day p95 latencies, ms"
+        description="p95 latency of all requests in the window, ms: the governed metric p95_latency (merged latency histogram)"
     )
     p99_ms: float | None = Field(
-        description="Request-weighted mean of the endpoint-day p99 latencies, ms"
+        description="p99 latency of all requests in the window, ms: the governed metric p99_latency (merged latency histogram)"
     )
     worst_endpoint_day_p95_ms: float | None = Field(
         description="Highest p95 of any endpoint on any day, ms"

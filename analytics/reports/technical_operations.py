@@ -8,8 +8,10 @@ Python here validates arguments, resolves default windows and names rows.
 
 Definitions used (beyond the marts' own):
 - availability = successful requests / requests over the window (request-based availability).
-- response times of a window = request-weighted mean of the endpoint-day percentiles (the marts
-  hold daily percentiles, not raw latencies), plus the worst endpoint-day p95.
+- response times of a window = the governed metrics p50/p95/p99_latency over the window: their
+  expressions (semantic manifest: percentiles interpolated from merged latency-histogram buckets)
+  evaluated over the window's summed bucket counts, never an average of daily percentiles; plus
+  the worst endpoint-day p95 (the mart's own, from the same rule).
 - incident status: `open` when the incident's last breach runs to the end of the data (the
   latest service hour or API day loaded), else `resolved`.
 - incident reputation risk: `high` when the platform-wide error rate breached, or a critical
@@ -21,6 +23,7 @@ Definitions used (beyond the marts' own):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from analytics import metrics as metric_layer
+from analytics.metrics.query import semantic_layer
 from analytics.settings import Settings
 
 from .base import Report, ReportError, closest, fetch
@@ -48,6 +52,15 @@ BREACH_METRIC_LABELS = {
     "cpu_unexplained": "unexplained CPU",
 }
 
+
+# response-time columns -> the governed metric each one is
+LATENCY_METRICS = {
+    "latency_p50_ms": "p50_latency",
+    "latency_p95_ms": "p95_latency",
+    "latency_p99_ms": "p99_latency",
+}
+# input metric -> the fct_api_metrics_daily column its measure sums (others: same name)
+_MART_COLUMN = {"api_requests": "requests"}
 
 # ---- shared helpers ----------------------------------------------------------------------------
 
@@ -129,6 +142,22 @@ class PerformanceReport:
     trend_grain: str
 
 
+def _latency_sql(settings: Settings) -> tuple[str, str, list[str]]:
+    """(sum items, percentile items, the sums' names) for the window response times. The
+    percentiles are the governed metrics' own expressions (one definition, in dbt), evaluated
+    over the group's sums of the columns their input metrics sum: the figure MetricFlow gives for
+    that window and filter (analytics.metrics answers per calendar period only)."""
+    defs = semantic_layer(settings).metrics
+    inputs: dict[str, None] = {}
+    items = []
+    for column, name in LATENCY_METRICS.items():
+        params = defs[name].definition["type_params"]
+        inputs.update({m["name"]: None for m in params["metrics"]})
+        items.append(f"{params['expr']} as {column}")
+    sums = [f"sum({_MART_COLUMN.get(m, m)}) as {m}" for m in inputs]
+    return ",\n            ".join(sums), ",\n            ".join(items), list(inputs)
+
+
 def _trend_grain(window: Window) -> str:
     days = (window.end - window.start).days + 1
     return "day" if days <= 62 else "week" if days <= 366 else "month"
@@ -142,10 +171,12 @@ def performance(settings: Settings, start: dt.date | None = None, end: dt.date |
     w = resolve_window(settings, start, end)
     where = "date_day between ? and ?" + (" and endpoint = ?" if endpoint else "")
     params: list[object] = [w.start, w.end] + ([endpoint] if endpoint else [])
+    sums, latency, histogram = _latency_sql(settings)
     summary_sql = f"""
         with d as (select * from marts.fct_api_metrics_daily where {where}),
-        daily as (select date_day, sum(requests) as requests from d group by date_day)
-        select
+        daily as (select date_day, sum(requests) as requests from d group by date_day),
+        totals as (
+            select
             min(d.date_day) as first_day,
             max(d.date_day) as last_day,
             count(distinct d.date_day) as days,
@@ -155,35 +186,42 @@ def performance(settings: Settings, start: dt.date | None = None, end: dt.date |
             sum(d.successful_requests) as successful_requests,
             sum(d.errors) * 1.0 / nullif(sum(d.requests), 0) as error_rate,
             sum(d.successful_requests) * 1.0 / nullif(sum(d.requests), 0) as availability,
-            sum(d.latency_p50_ms * d.requests) / nullif(sum(d.requests), 0) as latency_p50_ms,
-            sum(d.latency_p95_ms * d.requests) / nullif(sum(d.requests), 0) as latency_p95_ms,
-            sum(d.latency_p99_ms * d.requests) / nullif(sum(d.requests), 0) as latency_p99_ms,
             max(d.latency_p95_ms) as worst_endpoint_day_latency_p95_ms,
             sum(d.requests) * 1.0 / nullif(count(distinct d.date_day), 0) as avg_requests_per_day,
             sum(d.requests) / (86400.0 * nullif(count(distinct d.date_day), 0)) as avg_requests_per_second,
             (select max(requests) from daily) as peak_day_requests,
             (select min(date_day) from daily where requests = (select max(requests) from daily)) as peak_day,
             sum(case when d.is_error_rate_breach then 1 else 0 end) as error_rate_breach_days,
-            sum(case when d.is_latency_breach then 1 else 0 end) as latency_breach_days
-        from d"""
-    endpoints_sql = f"""
+            sum(case when d.is_latency_breach then 1 else 0 end) as latency_breach_days,
+            {sums}
+            from d
+        )
         select
+            *,
+            {latency}
+        from totals"""
+    endpoints_sql = f"""
+        with e as (
+            select
             endpoint,
             sum(requests) as requests,
             sum(errors) as errors,
             sum(errors) * 1.0 / nullif(sum(requests), 0) as error_rate,
             sum(successful_requests) * 1.0 / nullif(sum(requests), 0) as availability,
-            sum(latency_p50_ms * requests) / nullif(sum(requests), 0) as latency_p50_ms,
-            sum(latency_p95_ms * requests) / nullif(sum(requests), 0) as latency_p95_ms,
-            sum(latency_p99_ms * requests) / nullif(sum(requests), 0) as latency_p99_ms,
             max(latency_p95_ms) as worst_day_latency_p95_ms,
             sum(requests) * 1.0 / nullif(count(distinct date_day), 0) as avg_requests_per_day,
             sum(requests) * 1.0 / sum(sum(requests)) over () as share_of_requests,
             sum(case when is_error_rate_breach then 1 else 0 end) as error_rate_breach_days,
-            sum(case when is_latency_breach then 1 else 0 end) as latency_breach_days
-        from marts.fct_api_metrics_daily
-        where {where}
-        group by endpoint
+            sum(case when is_latency_breach then 1 else 0 end) as latency_breach_days,
+            {sums}
+            from marts.fct_api_metrics_daily
+            where {where}
+            group by endpoint
+        )
+        select
+            *,
+            {latency}
+        from e
         order by requests desc, endpoint"""
     services_sql = """
         select
@@ -203,8 +241,13 @@ def performance(settings: Settings, start: dt.date | None = None, end: dt.date |
         group by rollup (service)
         order by service nulls first"""
     api = ("marts.fct_api_metrics_daily",)
-    summary = fetch(settings, summary_sql, api, params)
-    per_endpoint = fetch(settings, endpoints_sql, api, params)
+    summary, per_endpoint = (
+        dataclasses.replace(r, data=r.data.drop(histogram))  # bucket sums: inputs only
+        for r in (
+            fetch(settings, summary_sql, api, params),
+            fetch(settings, endpoints_sql, api, params),
+        )
+    )
     per_service = fetch(
         settings, services_sql, ("marts.fct_service_utilisation_hourly",), [w.start, w.end]
     )

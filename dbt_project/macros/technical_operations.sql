@@ -45,3 +45,42 @@ end
 {% macro techops_severity_label(rank) -%}
 case {{ rank }} when 4 then 'critical' when 3 then 'high' when 2 then 'medium' else 'low' end
 {%- endmacro %}
+
+{# ---- Latency percentiles from histograms (DECISIONLOG "Latency percentiles") -------------------
+   The usage source carries, per account, endpoint and day, how many requests fell in each latency
+   bucket (upper bounds in ms: var latency_buckets_ms, then +Inf), the way Prometheus and
+   OpenTelemetry explicit-bucket histograms export them. Buckets merge by summing, at any grain;
+   a percentile is read from the merged counts, never averaged across rows. #}
+
+{# The source's per-bucket count columns (+Inf last). #}
+{% macro latency_bucket_columns() -%}
+{%- for b in var('latency_buckets_ms') %}latency_bucket_le_{{ b }}, {% endfor %}latency_bucket_le_inf
+{%- endmacro %}
+
+{# `sum(...) as requests_within_<b>ms` for every finite bound: cumulative counts (requests answered
+   within b ms) of the rows in the group, from the per-bucket columns. #}
+{% macro latency_requests_within() -%}
+{%- set bounds = var('latency_buckets_ms') -%}
+{%- for b in bounds %}
+        sum({% for c in bounds[:loop.index] %}latency_bucket_le_{{ c }}{{ ' + ' if not loop.last }}{% endfor %}) as requests_within_{{ b }}ms{{ ',' if not loop.last }}
+{%- endfor %}
+{%- endmacro %}
+
+{# The q-quantile (0 < q < 1) of latency, ms, from cumulative counts `<prefix><b>ms` and the total,
+   as Prometheus histogram_quantile: rank q * total, the first bucket whose cumulative count
+   reaches it, linear interpolation inside that bucket (the first bucket starts at 0); a rank in
+   the +Inf bucket returns the highest finite bound. Null when there are no requests. The governed
+   metrics p50/p95/p99_latency (_technical_operations__semantic.yml) write the same rule over the
+   same var; tests/dbt/test_operations_and_sales.py holds them equal. #}
+{% macro latency_quantile(q, total='requests', prefix='requests_within_') -%}
+{%- set bounds = var('latency_buckets_ms') -%}
+cast(case
+    when coalesce({{ total }}, 0) = 0 then null
+{%- for b in bounds %}
+{%- set lo = 0 if loop.first else bounds[loop.index0 - 1] %}
+{%- set below = '0' if loop.first else prefix ~ lo ~ 'ms' %}
+    when {{ prefix }}{{ b }}ms >= {{ q }} * {{ total }} then {{ lo }} + {{ b - lo }} * ({{ q }} * {{ total }} - {{ below }}) / nullif({{ prefix }}{{ b }}ms - {{ below }}, 0)
+{%- endfor %}
+    else {{ bounds[-1] }}
+end as {{ type_float() }})
+{%- endmacro %}

@@ -9,7 +9,7 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
-from . import catalog
+from . import catalog, latency
 from .activity import Activity
 from .model import Anomaly, Customer
 
@@ -48,16 +48,24 @@ def api_requests(rng: np.random.Generator, customers: list[Customer], act: Activ
     order = np.lexsort((c["ep"], c["ci"], c["di"]))
     day_arr = np.array(act.days, dtype="datetime64[D]")
     endpoints = np.array([e[0] for e in catalog.ENDPOINTS], dtype=object)
-    return pa.table({
+    # latency histograms (latency.py): deterministic from requests, p50 and p95, no random draws;
+    # the stored p99 is that distribution's too (the draw that used to set it is kept, unused, so
+    # every later random number stays where it was)
+    p50, p95 = c["p50"][order], c["p95"][order]
+    buckets = latency.histogram(c["req"][order], p50, p95)
+    columns = {
         "date": pa.array(day_arr[c["di"][order]]),
         "account_id": pa.array(org_ids[c["ci"][order]], pa.string()),
         "endpoint": pa.array(endpoints[c["ep"][order]], pa.string()),
         "requests": pa.array(c["req"][order]),
         "errors": pa.array(c["err"][order]),
-        "latency_p50_ms": pa.array(np.round(c["p50"][order], 1)),
-        "latency_p95_ms": pa.array(np.round(c["p95"][order], 1)),
-        "latency_p99_ms": pa.array(np.round(c["p99"][order], 1)),
-    })  # fmt: skip
+        "latency_p50_ms": pa.array(np.round(p50, 1)),
+        "latency_p95_ms": pa.array(np.round(p95, 1)),
+        "latency_p99_ms": pa.array(np.round(latency.p99(p50, p95), 1)),
+    }  # fmt: skip
+    for k, name in enumerate(latency.bucket_columns()):
+        columns[name] = pa.array(buckets[:, k])
+    return pa.table(columns)
 
 
 def platform_daily_requests(table: pa.Table, days: list[dt.date]) -> np.ndarray:

@@ -10,7 +10,8 @@ from orchestration.ingestion.assets import ingestion_assets
 from .source import usage_source
 
 DESCRIPTIONS = {
-    "api_requests": "API traffic: requests, errors, p50/p95/p99 latency. One row per account, day and endpoint.",
+    "api_requests": "API traffic: requests, errors, p50/p95/p99 latency and latency histogram bucket counts. "
+                    "One row per account, day and endpoint.",
     "infra_metrics": "Infrastructure: requests, capacity, instances, CPU and memory. One row per service and hour.",
     "cloud_costs": "Cloud costs in USD. One row per day, service and cost category.",
 }

@@ -1,7 +1,8 @@
 -- API traffic per day, per endpoint and for the whole platform (endpoint = 'all').
 -- The usage source is daily per organisation and endpoint, so a day is the finest grain there is.
--- Latency percentiles are request-weighted averages of the organisations' daily percentiles: an
--- approximation (a true percentile needs the raw latencies, which the source does not keep).
+-- Latency: the organisations' histogram buckets summed into cumulative counts
+-- (requests_within_<b>ms), percentiles interpolated from them (macro latency_quantile): exact up
+-- to the bucket resolution, unlike any average of the rows' own percentiles.
 -- worst_account_*: the organisation with the most errors that day, so incident detection can tell
 -- a platform problem from one customer's failing integration.
 with usage as (
@@ -15,9 +16,7 @@ by_endpoint as (
         endpoint,
         sum(requests) as requests,
         sum(errors) as errors,
-        sum(latency_p50_ms * requests) as p50_weighted,
-        sum(latency_p95_ms * requests) as p95_weighted,
-        sum(latency_p99_ms * requests) as p99_weighted,
+        {{ latency_requests_within() }},
         count(distinct case when requests > 0 then organization_id end) as active_accounts
     from usage
     group by request_date, endpoint
@@ -30,9 +29,7 @@ platform as (
         'all' as endpoint,
         sum(requests) as requests,
         sum(errors) as errors,
-        sum(latency_p50_ms * requests) as p50_weighted,
-        sum(latency_p95_ms * requests) as p95_weighted,
-        sum(latency_p99_ms * requests) as p99_weighted,
+        {{ latency_requests_within() }},
         count(distinct case when requests > 0 then organization_id end) as active_accounts
     from usage
     group by request_date
@@ -87,9 +84,12 @@ select
     unioned.requests,
     unioned.errors,
     {{ safe_divide('unioned.errors * 1.0', 'unioned.requests') }} as error_rate,
-    {{ safe_divide('unioned.p50_weighted', 'unioned.requests') }} as latency_p50_ms,
-    {{ safe_divide('unioned.p95_weighted', 'unioned.requests') }} as latency_p95_ms,
-    {{ safe_divide('unioned.p99_weighted', 'unioned.requests') }} as latency_p99_ms,
+    {{ latency_quantile(0.5, 'unioned.requests', 'unioned.requests_within_') }} as latency_p50_ms,
+    {{ latency_quantile(0.95, 'unioned.requests', 'unioned.requests_within_') }} as latency_p95_ms,
+    {{ latency_quantile(0.99, 'unioned.requests', 'unioned.requests_within_') }} as latency_p99_ms,
+    {%- for b in var('latency_buckets_ms') %}
+    unioned.requests_within_{{ b }}ms,
+    {%- endfor %}
     unioned.active_accounts,
     worst.worst_account_errors,
     worst.worst_account_requests,

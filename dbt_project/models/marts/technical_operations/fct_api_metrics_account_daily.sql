@@ -1,6 +1,7 @@
 {{ config(materialized='incremental', unique_key=['organization_id', 'date_day']) }}
 -- API usage per organisation per day (all endpoints together). Incremental: each run reprocesses
--- the last `incremental_lookback_days` days so late usage rows land.
+-- the last `incremental_lookback_days` days so late usage rows land. latency_p95_ms: from the
+-- organisation's merged latency histogram over its endpoints (macro latency_quantile).
 with usage as (
     select * from {{ ref('stg_usage__api_requests') }}
     {% if is_incremental() %}
@@ -15,7 +16,7 @@ daily as (
         sum(requests) as requests,
         sum(errors) as errors,
         count(distinct case when requests > 0 then endpoint end) as endpoints_used,
-        sum(latency_p95_ms * requests) as p95_weighted
+        {{ latency_requests_within() }}
     from usage
     group by organization_id, request_date
 )
@@ -28,6 +29,6 @@ select
     daily.errors,
     {{ safe_divide('daily.errors * 1.0', 'daily.requests') }} as error_rate,
     daily.endpoints_used,
-    {{ safe_divide('daily.p95_weighted', 'daily.requests') }} as latency_p95_ms
+    {{ latency_quantile(0.95, 'daily.requests', 'daily.requests_within_') }} as latency_p95_ms
 from daily
 left join {{ ref('dim_customers') }} as customers on customers.organization_id = daily.organization_id
