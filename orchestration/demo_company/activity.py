@@ -19,6 +19,7 @@ from .timeline import DAY, ts
 WEEKDAY_FACTOR = np.array([1.0, 1.04, 1.05, 1.02, 0.93, 0.42, 0.34])  # Mon..Sun
 YEARLY_AMPLITUDE = 0.10  # usage +10% in spring, -10% in autumn; late-December holiday dip below
 DECLINE_FLOOR = 0.25  # a churner's usage falls to a quarter of normal by its cancellation
+ESTABLISHED_WITHIN_DAYS = 31  # customers active in the first month of data use the product fully
 
 
 @dataclass
@@ -72,6 +73,11 @@ def build_activity(
                 decline[i, max(0, (c.reactivate_at - t0) // DAY):] = 1.0
     # customers grow into a product: usage per seat ramps from 50% to 100% over ~60 days
     tenure = np.clip(np.cumsum(seats > 0, axis=1) / 60.0, 0.5, 1.0).astype(np.float32)
+    # ...except the customers already there in the first month (the base the company had when its
+    # data starts, customers.INITIAL_BASE_SHARE): established users, no ramp. With the ramp their
+    # traffic doubled from December to January and overran the capacity sized on December.
+    established = (seats[:, :ESTABLISHED_WITHIN_DAYS] > 0).any(axis=1)
+    tenure[established] = 1.0
     affinity = rng.lognormal(0.0, 0.35, size=(n, 1)).astype(np.float32)  # heavy vs light users
     factor, outage = calendar_factor(days, anomalies)
     base = seats * rate * tenure * affinity * decline

@@ -15,12 +15,23 @@ import pyarrow as pa
 
 from . import catalog
 from .activity import Activity
+from .customers import INITIAL_BASE_SHARE, arrival_weights
 from .ids import IdFactory
 from .model import Customer
 from .timeline import DAY, UTC, month_starts, to_datetime, ts
 
 Rows = list[dict[str, Any]]
 TS = pa.timestamp("us", tz="UTC")
+# Seat fill = members / paid seats. Most organisations leave some seats unassigned (Beta(4, 3):
+# mean 0.57, p10 ~0.33, p90 ~0.80); a minority is full or a little over (a true-up at renewal).
+SEAT_FILL_BETA = (4.0, 3.0)
+SEAT_FILL_FULL_SHARE = 0.08
+SEAT_FILL_FULL_RANGE = (0.95, 1.2)
+EVENTS_PER_MEMBER_WEEK = 1.5  # ~6.4 feature events per member in 30 days: ~99.8% of members active
+# Go to market: the sales and marketing budget buys new paying customers at this planned CAC
+# (usd, fully loaded); campaigns (programme spend) are ~CAMPAIGN_SHARE of it.
+PLANNED_CAC_USD = 15_500.0
+CAMPAIGN_SHARE = 0.2
 
 
 def _dt(seconds: float | int) -> dt.datetime:
@@ -66,17 +77,24 @@ class AppTables:
         return pa.Table.from_pylist(rows)
 
     def users(self) -> pa.Table:
+        """Members per organisation: its seats x its seat fill (see SEAT_FILL_*), at least one."""
         rows = []
         t0 = ts(self.start)
+        self.seat_fill = np.where(
+            self.rng.random(len(self.customers)) < SEAT_FILL_FULL_SHARE,
+            self.rng.uniform(*SEAT_FILL_FULL_RANGE, len(self.customers)),
+            self.rng.beta(*SEAT_FILL_BETA, len(self.customers)),
+        )
         for i, c in enumerate(self.customers):
-            n = int(max(1, self.act.seats[i].max()) + self.rng.integers(0, 3))
+            n = max(1, round(float(max(1, self.act.seats[i].max())) * self.seat_fill[i]))
             active_days = np.nonzero(self.act.seats[i] > 0)[0]
             last_active = t0 + int(active_days[-1]) * DAY if active_days.size else c.created
             ids = []
+            joined = np.sort(self.rng.uniform(0, 60, n))  # teammates join over the first two months
             for k in range(n):
                 uid = self.ids.uuid("user")
                 ids.append(uid)
-                created = c.created + (0 if k == 0 else int(self.rng.uniform(0, 120) * DAY))
+                created = c.created + (0 if k == 0 else int(joined[k] * DAY))
                 created = min(created, self.horizon - DAY)
                 seen = min(self.horizon, max(created, last_active - int(self.rng.uniform(0, 10) * DAY)))
                 rows.append({
@@ -90,7 +108,10 @@ class AppTables:
 
     # ------------------------------------------------------------ engagement
     def feature_events(self) -> pa.Table:
-        """Weekly feature use per organisation, scaled by seats and by the churn decline."""
+        """Weekly feature use per organisation: each member holding a seat that week (the first
+        seats x fill members) uses features EVENTS_PER_MEMBER_WEEK times on average, less in the
+        churn decline. So users active in 30 days stay near seats x fill: at or below the paid
+        seats for most organisations, near or over them for the SEAT_FILL_FULL_SHARE minority."""
         n_days = len(self.act.days)
         weeks = np.arange(0, n_days, 7)
         t0 = ts(self.start)
@@ -100,17 +121,19 @@ class AppTables:
             seats = self.act.seats[i][weeks]
             if not seats.any():
                 continue
-            lam = np.sqrt(seats) * 2.2 * self.act.decline[i][weeks]
+            users = self.users_by_org[c.organization_id]
+            pool = np.where(seats > 0, np.clip(np.round(seats * self.seat_fill[i]), 1, len(users)), 0).astype(np.int64)
+            lam = pool * EVENTS_PER_MEMBER_WEEK * self.act.decline[i][weeks]
             counts = self.rng.poisson(lam)
             total = int(counts.sum())
             if total == 0:
                 continue
             prefs = self.rng.dirichlet(np.full(len(feats), 0.6))
-            users = self.users_by_org[c.organization_id]
             week_of = np.repeat(weeks, counts)
             at = t0 + week_of * DAY + self.rng.uniform(0, 7 * DAY, total).astype(np.int64)
             parts["org"].append(np.full(total, c.organization_id, dtype=object))
-            parts["user"].append(np.array(users, dtype=object)[self.rng.integers(0, len(users), total)])
+            member = (self.rng.random(total) * np.repeat(pool, counts)).astype(np.int64)
+            parts["user"].append(np.array(users, dtype=object)[member])
             parts["feat"].append(feats[self.rng.choice(len(feats), total, p=prefs)])
             parts["at"].append(np.minimum(at, self.horizon))
         at = np.concatenate(parts["at"])
@@ -213,14 +236,27 @@ class AppTables:
         return pa.Table.from_pylist(rows)
 
     # ------------------------------------------------------------ go to market
+    def planned_new_customers(self) -> np.ndarray:
+        """New paying customers the company plans for each month: its arrival curve times the
+        share of sign-ups expected to pay (trials convert at TRIAL_CONVERSION)."""
+        trial_share = sum(
+            p * (1 - catalog.SEGMENT_ANNUAL_SHARE[s]) * catalog.TRIAL_SHARE for s, p in catalog.SEGMENTS if s != "enterprise"
+        )
+        paying_share = 1 - trial_share * (1 - catalog.TRIAL_CONVERSION)
+        arrivals = len(self.customers) * (1 - INITIAL_BASE_SHARE)  # the initial base was not bought here
+        return arrivals * paying_share * arrival_weights(month_starts(self.start, self.end))
+
     def campaigns(self) -> Rows:
         rows: Rows = []
-        for m in month_starts(self.start, self.end):
-            for _ in range(int(self.rng.integers(3, 6))):
+        planned = self.planned_new_customers()
+        for k, m in enumerate(month_starts(self.start, self.end)):
+            n_campaigns = int(self.rng.integers(3, 6))
+            per_campaign = PLANNED_CAC_USD * planned[k] * CAMPAIGN_SHARE / n_campaigns
+            for _ in range(n_campaigns):
                 channel, ctype = catalog.CAMPAIGN_CHANNELS[int(self.rng.integers(0, len(catalog.CAMPAIGN_CHANNELS)))]
                 start = m + dt.timedelta(days=int(self.rng.integers(0, 20)))
                 end = start + dt.timedelta(days=int(self.rng.integers(14, 60)))
-                budget = float(round(self.rng.uniform(2_000, 25_000), -2))
+                budget = float(max(100.0, round(per_campaign * self.rng.uniform(0.3, 1.7), -2)))
                 frac = min(1.0, max(0.0, (self.end - start).days / max(1, (end - start).days)))
                 spend = round(budget * self.rng.uniform(0.8, 1.05) * frac, 2)
                 status = "completed" if end <= self.end else "active"
@@ -293,16 +329,21 @@ class AppTables:
         stages = dict(catalog.OPPORTUNITY_STAGES)
         for lead in leads:
             org = by_org.get(lead["converted_organization_id"] or "")
-            if org is not None and org.segment != "smb" and org.trial_converts:
-                stage = "closed_won"
+            if org is not None and org.segment != "smb":
                 first_seg = next((s for s in org.segments if s.paying), None)
                 amount = (first_seg.seats if first_seg else org.seats) * catalog.TIERS[catalog.TIER_INDEX[(first_seg or org).tier]].seat_price_usd_cents * 12 / 100
-                closed = org.created
+                if org.trial_converts:
+                    stage, closed = "closed_won", org.created
+                elif org.created + 14 * DAY < self.horizon:  # the trial lapsed: lost when it ended
+                    stage, closed = "closed_lost", org.created + 14 * DAY
+                else:  # still trialing at the horizon
+                    stage, closed = "negotiation", None
             elif lead["status"] == "opportunity":
-                stage = str(self.rng.choice(["prospecting", "qualification", "proposal", "negotiation", "closed_lost"], p=[0.25, 0.25, 0.2, 0.1, 0.2]))
+                # most worked opportunities are lost (win rates of 20-30% are typical in B2B SaaS)
+                stage = str(self.rng.choice(["prospecting", "qualification", "proposal", "negotiation", "closed_lost"], p=[0.15, 0.15, 0.12, 0.08, 0.5]))
                 amount = float(round(self.rng.lognormal(9.3, 0.8), -2))
                 closed = None
-            elif lead["status"] == "sql" and self.rng.random() < 0.3:
+            elif lead["status"] == "sql" and self.rng.random() < 0.6:
                 stage, amount, closed = "closed_lost", float(round(self.rng.lognormal(9.0, 0.8), -2)), None
             else:
                 continue
@@ -324,13 +365,19 @@ class AppTables:
         return rows
 
     def budgets(self) -> Rows:
+        """Sales and marketing: the planned CAC x the planned new customers of the month; the
+        other departments grow 3% a month from a base sized for the company."""
         rows: Rows = []
-        base = {"sales_marketing": 60_000, "infrastructure": 9_000, "research_development": 140_000,
+        base = {"infrastructure": 30_000, "research_development": 140_000,
                 "customer_success": 30_000, "general_admin": 45_000}  # fmt: skip
         scale = max(0.05, len(self.customers) / 1000)
+        planned = self.planned_new_customers()
         for k, m in enumerate(month_starts(self.start, self.end)):
             for dept in catalog.DEPARTMENTS:
-                amount = base[dept] * scale * (1.03**k)
+                if dept == "sales_marketing":
+                    amount = PLANNED_CAC_USD * planned[k]
+                else:
+                    amount = base[dept] * scale * (1.03**k)
                 rows.append({
                     "id": self.ids.uuid("budget"), "month": m, "department": dept,
                     "amount": round(amount, 2), "currency": "usd",

@@ -276,7 +276,7 @@ class BillingSimulator:
     def _maybe_change(self, s: _Sub, t: int, declining: bool, pending: list[Obj]) -> None:
         c, r = s.customer, self.rng.random()
         tier_i = catalog.TIER_INDEX[c.tier]
-        p_up, p_down, p_upg, p_dng = (0.0, 0.15, 0.0, 0.05) if declining else (0.05, 0.018, 0.012, 0.006)
+        p_up, p_down, p_upg, p_dng = (0.0, 0.15, 0.0, 0.05) if declining else (0.055, 0.016, 0.012, 0.005)
         new_tier, new_qty = c.tier, s.quantity
         if r < p_up:
             new_qty = s.quantity + max(1, int(s.quantity * self.rng.uniform(0.1, 0.4)))
@@ -413,14 +413,22 @@ class BillingSimulator:
         pay = shapes.invoice_payment(self.ids.stripe("inpay"), inv, pi, finalized)
         inv["payments"]["data"].append(pay)
         inv["payments"]["total_count"] = 1
+        first_code: str | None = None  # set when the first failure was the card's (it persists)
         for attempt, offset in enumerate(RETRY_OFFSETS, start=1):
             t = finalized + offset
             if t >= self.horizon:
                 inv["next_payment_attempt"] = t
                 return "pending"
-            p_ok = 0.0 if force_fail else c.card_success * self._dip_factor(t)
+            if force_fail:
+                p_ok = 0.0
+            elif first_code is not None:  # a declined, empty or expired card often stays so
+                p_ok = catalog.RETRY_SUCCESS[first_code] * self._dip_factor(t)
+            else:  # first attempt, or retrying after a processor (revenue dip) failure
+                p_ok = c.card_success * self._dip_factor(t)
             ok = bool(self.rng.random() < p_ok)
             code = None if ok else str(self.rng.choice(list(shapes.FAILURE_MESSAGES), p=[0.6, 0.3, 0.1]))
+            if not ok and first_code is None and self._dip_factor(t) == 1.0:
+                first_code = code
             ch = shapes.charge(chid=self.ids.stripe("ch"), inv=inv, payment_intent=pi, payment_method=f"pm_{c.customer_id[4:]}",
                                created=t, succeeded=ok, failure_code=code)  # fmt: skip
             self.account.charges.append(ch)

@@ -71,7 +71,18 @@ SEGMENT_TIER_WEIGHTS = {
     "enterprise": (0.0, 0.10, 0.45, 0.45),
 }
 SEGMENT_ANNUAL_SHARE = {"smb": 0.12, "mid_market": 0.25, "enterprise": 0.55}
-SEGMENT_MONTHLY_CHURN = {"smb": 0.030, "mid_market": 0.016, "enterprise": 0.007}
+# Planted monthly churn hazard (voluntary and card-failure churn together). Payment failures that
+# retries do not recover add a little involuntary churn on top (CARD_FAILURE below).
+SEGMENT_MONTHLY_CHURN = {"smb": 0.028, "mid_market": 0.013, "enterprise": 0.0025}
+# Probability that a charge attempt fails, by segment; RISKY_CARD_SHARE of customers have a card
+# RISKY_CARD_FACTOR times as likely to fail (cards near expiry, thin balances).
+CARD_FAILURE = {"smb": 0.012, "mid_market": 0.007, "enterprise": 0.003}
+RISKY_CARD_SHARE, RISKY_CARD_FACTOR = 0.10, 4.0
+# Smart Retries succeed this often per retry after a first failure with this code (a declined or
+# empty card often stays so for days; an expired card needs the customer to act).
+RETRY_SUCCESS = {"card_declined": 0.30, "insufficient_funds": 0.40, "expired_card": 0.10}
+TRIAL_SHARE = 0.55  # month-plan smb / mid-market sign-ups that start with a 14-day trial
+TRIAL_CONVERSION = 0.40  # trials that become paying (card required at trial end)
 INDUSTRIES = ("software", "fintech", "ecommerce", "healthcare", "media", "logistics", "education")
 
 # Product usage
@@ -88,12 +99,14 @@ TIER_REQUESTS_PER_SEAT = {"starter": 220.0, "growth": 420.0, "scale": 900.0, "en
 
 SERVICES: tuple[tuple[str, float, float, float], ...] = (
     # service, share of API requests it serves, requests/hour capacity per instance, $/instance-hour
-    ("api-gateway", 1.00, 90_000.0, 0.19),
-    ("query-engine", 0.55, 16_000.0, 0.68),
-    ("ingest-workers", 0.25, 30_000.0, 0.34),
-    ("report-renderer", 0.23, 5_000.0, 0.45),
-    ("postgres-primary", 0.70, 200_000.0, 1.10),
-    ("redis-cache", 0.80, 400_000.0, 0.22),
+    # (the rates include the managed-service, replica and support premiums of a multi-region
+    # deployment; calibrated so cloud cost is ~20-25% of revenue at scale 1, gross margin ~77%)
+    ("api-gateway", 1.00, 90_000.0, 0.62),
+    ("query-engine", 0.55, 16_000.0, 2.20),
+    ("ingest-workers", 0.25, 30_000.0, 1.10),
+    ("report-renderer", 0.23, 5_000.0, 1.45),
+    ("postgres-primary", 0.70, 200_000.0, 3.60),
+    ("redis-cache", 0.80, 400_000.0, 0.72),
 )
 
 FEATURES = (

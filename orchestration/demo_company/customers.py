@@ -12,11 +12,14 @@ from .ids import IdFactory
 from .model import Customer
 from .timeline import DAY, add_months, month_starts, ts
 
-GROWTH_PER_MONTH = 0.045  # new-customer arrivals grow ~4.5% a month
+GROWTH_PER_MONTH = 0.003  # new-customer arrivals grow ~0.3% a month (~4% a year)
 YEARLY_AMPLITUDE = 0.15  # arrivals: +15% in March, -15% in September (peak/trough of the cosine)
 WEEKEND_WEIGHT = 0.35  # sign-ups on a Saturday or Sunday, relative to a weekday
 WARNING_SIGNAL_SHARE = 0.85  # voluntary churners whose usage falls and support pain rises first
 REACTIVATION_SHARE = 0.22
+# Customers the company already had when its billing data starts: they arrive in the first month
+# (without it, a company born on the window's first day grows its ARR ~170% in year two).
+INITIAL_BASE_SHARE = 0.2
 
 _NAMES_A = ("Acme", "Blue", "Cedar", "Delta", "Echo", "Fjord", "Granite", "Harbor", "Iris", "Juniper",
             "Kite", "Lumen", "Maple", "Nimbus", "Orbit", "Pine", "Quartz", "River", "Summit", "Tidal",
@@ -37,7 +40,9 @@ def draw_customers(
     rng: np.random.Generator, ids: IdFactory, n: int, start: dt.date, end: dt.date
 ) -> list[Customer]:
     months = month_starts(start, end)
-    per_month = rng.multinomial(n, arrival_weights(months))
+    weights = (1 - INITIAL_BASE_SHARE) * arrival_weights(months)
+    weights[0] += INITIAL_BASE_SHARE
+    per_month = rng.multinomial(n, weights)
     horizon = ts(end) + DAY
     customers: list[Customer] = []
     for m, count in zip(months, per_month, strict=True):
@@ -59,7 +64,7 @@ def _draw_one(rng: np.random.Generator, ids: IdFactory, index: int, created: int
     seats = int(rng.integers(lo, hi + 1))
     tier = catalog.TIERS[rng.choice(4, p=catalog.SEGMENT_TIER_WEIGHTS[segment])].key
     interval = "year" if rng.random() < catalog.SEGMENT_ANNUAL_SHARE[segment] else "month"
-    trial = segment != "enterprise" and interval == "month" and rng.random() < 0.55
+    trial = segment != "enterprise" and interval == "month" and rng.random() < catalog.TRIAL_SHARE
     name = f"{_NAMES_A[index % 26]} {_NAMES_B[(index // 26) % 12]} {index // 312 + 1}"
     coupon_roll = rng.random()
     coupon = None
@@ -85,9 +90,10 @@ def _draw_one(rng: np.random.Generator, ids: IdFactory, index: int, created: int
         seats=seats,
         interval=interval,
         trial=trial,
-        trial_converts=(not trial) or rng.random() < 0.78,
+        trial_converts=(not trial) or rng.random() < catalog.TRIAL_CONVERSION,
         coupon=coupon,
-        card_success=0.97 if rng.random() > 0.1 else 0.78,
+        card_success=1.0 - catalog.CARD_FAILURE[segment] * (
+            catalog.RISKY_CARD_FACTOR if rng.random() < catalog.RISKY_CARD_SHARE else 1.0),
         lead_source=str(rng.choice(catalog.LEAD_SOURCES, p=[0.3, 0.2, 0.12, 0.16, 0.1, 0.12])),
     )
     _plant_fate(rng, c, horizon)

@@ -25,15 +25,31 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .activity import YEARLY_AMPLITUDE, WEEKDAY_FACTOR, build_activity
-from .app_tables import AppTables
+from . import catalog
+from .activity import WEEKDAY_FACTOR, YEARLY_AMPLITUDE, build_activity
+from .app_tables import (
+    CAMPAIGN_SHARE,
+    PLANNED_CAC_USD,
+    SEAT_FILL_BETA,
+    SEAT_FILL_FULL_RANGE,
+    SEAT_FILL_FULL_SHARE,
+    AppTables,
+)
 from .billing import BillingSimulator, StripeAccount
-from .customers import GROWTH_PER_MONTH, draw_customers
+from .customers import GROWTH_PER_MONTH, INITIAL_BASE_SHARE, draw_customers
 from .customers import YEARLY_AMPLITUDE as ARRIVAL_YEARLY_AMPLITUDE
 from .ids import IdFactory
 from .model import Anomaly, Customer
 from .timeline import UTC, to_datetime
-from .usage import api_requests, cloud_costs, infra_metrics, platform_daily_requests
+from .usage import (
+    LAGGING_SERVICE,
+    SIZING_PEAK_PERCENTILE,
+    UTILISATION_TARGET,
+    api_requests,
+    cloud_costs,
+    infra_metrics,
+    platform_daily_requests,
+)
 
 log = logging.getLogger(__name__)
 CUSTOMERS_AT_SCALE_1 = 1_000
@@ -136,6 +152,18 @@ def _truth(company: DemoCompany, customers: list[Customer], billing: BillingSimu
         "customers": len(customers), "arrivals_growth_per_month": GROWTH_PER_MONTH,
         "arrivals_yearly_amplitude": ARRIVAL_YEARLY_AMPLITUDE, "usage_yearly_amplitude": YEARLY_AMPLITUDE,
         "usage_weekday_factors": ",".join(f"{x:.2f}" for x in WEEKDAY_FACTOR),
+        # planted go-to-market, billing and cost rules (README "Demo company benchmarks")
+        "initial_base_share": INITIAL_BASE_SHARE, "trial_share": catalog.TRIAL_SHARE, "trial_conversion": catalog.TRIAL_CONVERSION,
+        "segment_monthly_churn": ",".join(f"{k}={v}" for k, v in catalog.SEGMENT_MONTHLY_CHURN.items()),
+        "card_failure_per_attempt": ",".join(f"{k}={v}" for k, v in catalog.CARD_FAILURE.items()),
+        "retry_success_after_card_failure": ",".join(f"{k}={v}" for k, v in catalog.RETRY_SUCCESS.items()),
+        "planned_cac_usd": PLANNED_CAC_USD, "campaign_share_of_sales_marketing": CAMPAIGN_SHARE,
+        "seat_fill": f"beta{SEAT_FILL_BETA}, {SEAT_FILL_FULL_SHARE:.0%} full at {SEAT_FILL_FULL_RANGE}",
+        # the only planted cost / capacity shifts: the lagging service drifts towards its limit;
+        # instances are otherwise sized monthly on a robust peak (no shift after the usage surge)
+        "capacity_lagging_service": LAGGING_SERVICE,
+        "instance_sizing": f"monthly, p{SIZING_PEAK_PERCENTILE} of the previous month's daily peak hour x1.15 "
+                           f"for {UTILISATION_TARGET:.0%} utilisation",
     }  # fmt: skip
     return {
         "churned_customers": pa.Table.from_pylist(churn, schema=pa.schema([
