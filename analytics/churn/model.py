@@ -5,8 +5,9 @@
   held out for validation (the others fitted on snapshots whose label windows end before it); the
   better ROC AUC wins, the logistic regression unless the trees beat it by more than 0.01. The
   winner is refitted on every training snapshot.
-- Evaluation: a snapshot at `eval_as_of`, every training label window ending on or before it,
-  so no evaluated outcome was seen in training. ROC AUC, PR AUC (average precision), Brier score,
+- Evaluation: the snapshots of the period after training (EVAL_SNAPSHOTS month starts, pooled),
+  every training label window ending on or before the first, so no evaluated outcome was seen in
+  training. ROC AUC, PR AUC (average precision), Brier score,
   base rate and counts are recorded in `ChurnModel.metrics`.
 - Attributions (`risk_factors`): for the logistic regression, coefficient x the customer's
   standardised value (centred on the training mean; one-hot columns summed back to their
@@ -24,6 +25,7 @@ import datetime as dt
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -236,25 +238,31 @@ def labelled_snapshots(settings: Settings, dates: list[dt.date], horizon_days: i
     return feats.join(labels, on=["as_of", "customer_id"], how="inner")
 
 
-def train_and_evaluate(settings: Settings, train_as_of: list[dt.date], eval_as_of: dt.date,
-                       horizon_days: int = 90) -> ChurnModel:  # fmt: skip
-    """Fit on the snapshots at `train_as_of`, evaluate on the snapshot at `eval_as_of`.
+def train_and_evaluate(settings: Settings, train_as_of: list[dt.date],
+                       eval_as_of: dt.date | Sequence[dt.date], horizon_days: int = 90) -> ChurnModel:  # fmt: skip
+    """Fit on the snapshots at `train_as_of`, evaluate on the snapshot(s) at `eval_as_of` (the
+    period after training: its customer-snapshots pooled).
 
-    Every training label window must end by `eval_as_of` (train date + horizon <= eval date)."""
+    Every training label window must end by the first evaluation date (train date + horizon <=
+    eval date)."""
     if not train_as_of:
         raise ValueError("train_as_of is empty: give at least one snapshot date")
-    overlap = [d for d in train_as_of if d + dt.timedelta(days=horizon_days) > eval_as_of]
+    evals = sorted({eval_as_of} if isinstance(eval_as_of, dt.date) else set(eval_as_of))
+    if not evals:
+        raise ValueError("eval_as_of is empty: give at least one evaluation date")
+    first_eval = evals[0]
+    overlap = [d for d in train_as_of if d + dt.timedelta(days=horizon_days) > first_eval]
     if overlap:
-        raise ValueError(f"training label windows overlap the evaluation date {eval_as_of}: "
+        raise ValueError(f"training label windows overlap the evaluation date {first_eval}: "
                          f"{', '.join(map(str, sorted(overlap)))} + {horizon_days} days is later")  # fmt: skip
     t0 = time.perf_counter()
-    data = labelled_snapshots(settings, sorted(set(train_as_of)) + [eval_as_of], horizon_days)
-    train = data.filter(pl.col("as_of") != eval_as_of)
-    test = data.filter(pl.col("as_of") == eval_as_of)
+    data = labelled_snapshots(settings, sorted(set(train_as_of)) + evals, horizon_days)
+    train = data.filter(~pl.col("as_of").is_in(evals))
+    test = data.filter(pl.col("as_of").is_in(evals))
     if train.is_empty():
         raise NoCustomersError(f"no paying customers at the training dates {sorted(train_as_of)}")
     if test.is_empty():
-        raise NoCustomersError(f"no paying customers at the evaluation date {eval_as_of}")
+        raise NoCustomersError(f"no paying customers at the evaluation date(s) {', '.join(map(str, evals))}")
     if train["churned"].n_unique() < 2:
         raise ValueError(
             "the training snapshots hold only one class (no churn or only churn): add dates"
@@ -283,7 +291,7 @@ def train_and_evaluate(settings: Settings, train_as_of: list[dt.date], eval_as_o
     fit_seconds = time.perf_counter() - t1
     y = test["churned"].cast(pl.Int8).to_numpy()
     p = model.predict_proba(test)
-    model.eval_as_of = eval_as_of
+    model.eval_as_of = first_eval
     model.metrics = {
         **_scores(y, p),
         "base_rate": float(y.mean()),
@@ -292,7 +300,8 @@ def train_and_evaluate(settings: Settings, train_as_of: list[dt.date], eval_as_o
         "n_train": int(train.height),
         "n_train_churned": int(train["churned"].sum()),
         "train_as_of": [d.isoformat() for d in dates],
-        "eval_as_of": eval_as_of.isoformat(),
+        "eval_as_of": first_eval.isoformat(),
+        "eval_snapshots": [d.isoformat() for d in evals],
         "horizon_days": horizon_days,
         "model": kind,
         "validation_as_of": val_date.isoformat() if validation else None,
@@ -303,7 +312,7 @@ def train_and_evaluate(settings: Settings, train_as_of: list[dt.date], eval_as_o
         "train_seconds": round(time.perf_counter() - t0, 3),
     }
     if model.metrics["roc_auc"] is None:
-        log.warning("evaluation snapshot %s holds one class only: ROC/PR AUC undefined", eval_as_of)
+        log.warning("evaluation snapshots %s hold one class only: ROC/PR AUC undefined", evals)
     return model
 
 
@@ -316,28 +325,34 @@ def _add_months(d: dt.date, n: int) -> dt.date:
     return dt.date(d.year + y, m + 1, 1)
 
 
+EVAL_SNAPSHOTS = 3  # month-start snapshots pooled for the evaluation: one month of a small
+# company holds a handful of churners (2 to 11 in the demo at scale 0.3 to 1), too few for an AUC
+
+
 def default_dates(settings: Settings, as_of: dt.date | None = None, horizon_days: int = 90,
-                  min_history_days: int = 90) -> tuple[dt.date, dt.date, list[dt.date]]:  # fmt: skip
-    """(scoring cutoff, evaluation cutoff, training cutoffs) from the data; cutoffs in the
+                  min_history_days: int = 90) -> tuple[dt.date, list[dt.date], list[dt.date]]:  # fmt: skip
+    """(scoring cutoff, evaluation cutoffs, training cutoffs) from the data; cutoffs in the
     features' sense (data before the cutoff is seen).
 
     Scoring: the day after `as_of`, by default the last day of data (`metrics.data_through`), so
-    the scores use every day there is. Evaluation: the latest month start whose label window is
-    fully observed. Training: month starts from `min_history_days` after the first paying day,
-    each label window ending by the evaluation cutoff."""
+    the scores use every day there is. Evaluation: the latest EVAL_SNAPSHOTS month starts whose
+    label windows are fully observed (the period after training). Training: month starts from
+    `min_history_days` after the first paying day, each label window ending by the first
+    evaluation cutoff."""
     last, first = data_end(settings), data_start(settings)
     observed = as_of or min(last, data_through(settings) or last)
     score = observed + dt.timedelta(days=1)
-    eval_date = _month_start(min(last + dt.timedelta(days=1), score) - dt.timedelta(days=horizon_days))
+    latest_eval = _month_start(min(last + dt.timedelta(days=1), score) - dt.timedelta(days=horizon_days))
+    evals = [_add_months(latest_eval, -k) for k in reversed(range(EVAL_SNAPSHOTS))]
     start = _month_start(first + dt.timedelta(days=min_history_days + 30))
     train, d = [], start
-    while d + dt.timedelta(days=horizon_days) <= eval_date:
+    while d + dt.timedelta(days=horizon_days) <= evals[0]:
         train.append(d)
         d = _add_months(d, 1)
     if len(train) < 2:
-        raise ValueError(f"not enough history for a churn model: data {first}..{last}, evaluation {eval_date}, "
-                         f"{len(train)} training month(s) with a {horizon_days}-day horizon")  # fmt: skip
-    return score, eval_date, train
+        raise ValueError(f"not enough history for a churn model: data {first}..{last}, evaluation "
+                         f"{evals[0]}..{evals[-1]}, {len(train)} training month(s) with a {horizon_days}-day horizon")  # fmt: skip
+    return score, evals, train
 
 
 HORIZONS_DAYS = (30, 90)  # the 90-day model is the primary one (`churn_probability`)
@@ -368,8 +383,8 @@ def run(settings: Settings, as_of: dt.date | None = None,
     primary = max(horizons_days)
     models: dict[int, ChurnModel] = {}
     for h in sorted(set(horizons_days)):
-        score_date, eval_date, train_dates = default_dates(settings, as_of, h)
-        models[h] = train_and_evaluate(settings, train_dates, eval_date, h)
+        score_date, eval_dates, train_dates = default_dates(settings, as_of, h)
+        models[h] = train_and_evaluate(settings, train_dates, eval_dates, h)
     t0 = time.perf_counter()
     features = customer_features(settings, score_date)
     predictions = models[primary].predict(features)
