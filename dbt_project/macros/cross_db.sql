@@ -88,10 +88,23 @@ select date_day from unnest(generate_date_array(cast({{ start_date }} as date), 
    If dlt has not created the child yet (no record had such a list), an empty typed select with
    `columns` ({name: type}) stands in. #}
 {% macro dlt_child(source_name, parent_table, suffix, columns) -%}
+    {#- dlt creates a child table, and each of its columns, only once a record has a value for it:
+        an absent table becomes an empty one, an absent column a typed null (e.g. a discount's
+        `end` when every coupon of a small company is `forever`). -#}
     {%- set parent = source(source_name, parent_table) -%}
     {%- set child = parent.incorporate(path={"identifier": parent.identifier ~ "__" ~ suffix}) -%}
-    {%- if execute and adapter.get_relation(child.database, child.schema, child.identifier) is none -%}
+    {%- set relation = adapter.get_relation(child.database, child.schema, child.identifier) if execute else none -%}
+    {%- if execute and relation is none -%}
         (select {% for name, type in columns.items() %}cast(null as {{ type }}) as {{ adapter.quote(name) }}{{ ", " if not loop.last }}{% endfor %} from (select 1 as x) as empty where 1 = 0)
+    {%- elif execute -%}
+        {%- set present = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+        {%- set missing = [] -%}
+        {%- for name, type in columns.items() if name | lower not in present -%}{%- do missing.append((name, type)) -%}{%- endfor -%}
+        {%- if missing -%}
+        (select *, {% for name, type in missing %}cast(null as {{ type }}) as {{ adapter.quote(name) }}{{ ", " if not loop.last }}{% endfor %} from {{ child }})
+        {%- else -%}
+        {{ child }}
+        {%- endif -%}
     {%- else -%}
         {{ child }}
     {%- endif -%}
