@@ -81,6 +81,9 @@ class HealthRule:
 HEALTH_RULES: tuple[HealthRule, ...] = (
     HealthRule("save_plan", "high", "risk", "risk_level in ('high', 'critical')", "health_score",
                "Open a save plan: name an owner, agree success criteria with the customer and review weekly."),
+    HealthRule("watch_list", "medium", "risk", "risk_level = 'medium'", "health_score",
+               "Health is below this customer's usual level: review the main drag factor with the account "
+               "owner at the next check-in."),
     HealthRule("declining_trend", "high", "trend", "trend = 'declining'", "score_change_28d",
                "Health is falling: schedule an executive-sponsor check-in this week to find the cause."),
     HealthRule("past_due", "high", "billing", "past_due_invoices > 0", "past_due_invoices",

@@ -37,13 +37,13 @@ select
     {{ month_start('orgs.created_at') }} as signup_month,
     coalesce(progress.milestones_completed, 0) as milestones_completed,
     {{ milestones | length }} as milestones_total,
-    round(100.0 * coalesce(progress.milestones_completed, 0) / {{ milestones | length }}, 1) as completion_pct,
+    {{ round_decimal('100.0 * coalesce(progress.milestones_completed, 0) / ' ~ (milestones | length), 1) }} as completion_pct,
     coalesce(progress.milestones_completed, 0) = {{ milestones | length }} as is_onboarding_complete,
     last_milestone.last_milestone,
     last_milestone.last_milestone_at,
     progress.first_value_at,
     -- fractional days from account creation to the first value event
-    round({{ hours_between('orgs.created_at', 'progress.first_value_at') }} / 24.0, 2) as time_to_value_days,
+    {{ round_decimal(hours_between('orgs.created_at', 'progress.first_value_at') ~ ' / 24.0', 2) }} as time_to_value_days,
     case
         when progress.first_value_at is not null
              and {{ hours_between('orgs.created_at', 'progress.first_value_at') }} <= {{ target_days }} * 24 then true
