@@ -19,9 +19,24 @@ from mcp_layer import customer_success
 from .domain_client import DomainClient
 
 T = TypeVar("T")
-AT_RISK = (
-    "cus_sY0fvUGcUcpTREWF"  # demo seed: a customer with a past-due invoice and a high churn probability
-)
+
+
+@pytest.fixture(scope="module")
+def at_risk(dbt_settings: Settings) -> str:
+    """A current customer at risk: the highest churn probability among customers the health mart
+    scores today (the demo's ids follow its generator, so the tests ask the warehouse)."""
+    con = duckdb.connect(str(dbt_settings.warehouse_path), read_only=True)
+    try:
+        (customer_id,) = con.execute("""
+            select p.customer_id from analytics.churn_predictions as p
+            inner join marts.fct_customer_health_current as h on h.customer_id = p.customer_id
+            inner join marts.fct_usage_patterns as u on u.customer_id = p.customer_id
+            order by p.churn_probability desc, p.customer_id limit 1
+        """).fetchone()  # fmt: skip
+    finally:
+        con.close()
+    return customer_id
+
 
 EXAMPLE_CALLS: dict[str, dict[str, Any]] = {
     "customer_health": {"risk_levels": ["high", "critical"], "limit": 10},
@@ -187,11 +202,11 @@ def test_churn_predictions_with_mrr_at_risk_and_model_quality(
 
 
 def test_expansion_opportunities_and_value_forecast(
-    dbt_settings: Settings, warehouse: duckdb.DuckDBPyConnection
+    dbt_settings: Settings, warehouse: duckdb.DuckDBPyConnection, at_risk: str
 ) -> None:
     listing, one = _calls(dbt_settings, [
         ("expansion_opportunities", {"priority": "high", "limit": 200}),
-        ("expansion_opportunities", {"customer_id": AT_RISK, "horizon_months": 6}),
+        ("expansion_opportunities", {"customer_id": at_risk, "horizon_months": 6}),
     ])  # fmt: skip
     out = _ok(listing)
     want = warehouse.execute("""
@@ -207,7 +222,7 @@ def test_expansion_opportunities_and_value_forecast(
     mrr, prob = warehouse.execute("""
         select u.current_mrr, p.churn_probability from marts.fct_upsell_signals u
         join analytics.churn_predictions p using (customer_id) where customer_id = ?
-    """, [AT_RISK]).fetchone()  # fmt: skip
+    """, [at_risk]).fetchone()  # fmt: skip
     assert vf["current_mrr"] == pytest.approx(mrr) and vf["churn_probability_90d"] == pytest.approx(
         prob
     )
@@ -221,24 +236,24 @@ def test_expansion_opportunities_and_value_forecast(
 
 
 def test_engagement_series_and_usage_overview(
-    dbt_settings: Settings, warehouse: duckdb.DuckDBPyConnection
+    dbt_settings: Settings, warehouse: duckdb.DuckDBPyConnection, at_risk: str
 ) -> None:
     one, overview = _calls(dbt_settings, [
-        ("customer_engagement", {"customer_id": AT_RISK, "weeks": 4}),
+        ("customer_engagement", {"customer_id": at_risk, "weeks": 4}),
         ("customer_engagement", {"usage_trend": "growing", "limit": 5}),
     ])  # fmt: skip
     out = _ok(one)
     want = warehouse.execute("""
         select cast(week_start as varchar), api_requests, active_users from marts.fct_customer_engagement_weekly
         where customer_id = ? order by week_start desc limit 5
-    """, [AT_RISK]).fetchall()[::-1]  # fmt: skip
+    """, [at_risk]).fetchall()[::-1]  # fmt: skip
     weeks = out["weeks"]
     assert [w["week_start"] for w in weeks] == [w[0] for w in want[1:]]
     for got, prev, cur in zip(weeks, want[:-1], want[1:], strict=True):
         assert got["api_requests"] == cur[1] and got["api_requests_change"] == cur[1] - prev[1]
         assert got["active_users_change"] == cur[2] - prev[2]
     trend = warehouse.execute(
-        "select usage_trend from marts.fct_usage_patterns where customer_id = ?", [AT_RISK]
+        "select usage_trend from marts.fct_usage_patterns where customer_id = ?", [at_risk]
     )
     assert out["usage_pattern"]["usage_trend"] == trend.fetchone()[0]
     ov = _ok(overview)
@@ -326,14 +341,14 @@ def test_success_metrics_match_the_marts(
 
 
 def test_churn_risk_brief_prompt_and_completions(
-    dbt_settings: Settings, warehouse: duckdb.DuckDBPyConnection
+    dbt_settings: Settings, warehouse: duckdb.DuckDBPyConnection, at_risk: str
 ) -> None:
     async def body(client: Client) -> tuple[Any, Any, str]:
-        prompt = await client.get_prompt("churn_risk_brief", {"customer_id": AT_RISK})
+        prompt = await client.get_prompt("churn_risk_brief", {"customer_id": at_risk})
         ref = PromptReference(type="ref/prompt", name="churn_risk_brief")
-        done = await client.complete(ref, {"name": "customer_id", "value": "cus_s"})
+        done = await client.complete(ref, {"name": "customer_id", "value": at_risk[:9]})
         try:
-            await client.get_prompt("churn_risk_brief", {"customer_id": AT_RISK[:-1] + "X"})
+            await client.get_prompt("churn_risk_brief", {"customer_id": at_risk[:-1] + "X"})
             error = ""
         except MCPError as exc:
             error = exc.message
@@ -342,29 +357,29 @@ def test_churn_risk_brief_prompt_and_completions(
     prompt, done, error = _with_client(dbt_settings, body)
     text = "\n".join(m.content.text for m in prompt.messages)
     score, name = warehouse.execute(
-        "select health_score, customer_name from marts.fct_customer_health_current where customer_id = ?", [AT_RISK]
+        "select health_score, customer_name from marts.fct_customer_health_current where customer_id = ?", [at_risk]
     ).fetchone()  # fmt: skip
     (prob,) = warehouse.execute(
-        "select churn_probability from analytics.churn_predictions where customer_id = ?", [AT_RISK]).fetchone()  # fmt: skip
+        "select churn_probability from analytics.churn_predictions where customer_id = ?", [at_risk]).fetchone()  # fmt: skip
     assert name in text and f'"health_score": {score}' in text and repr(prob)[:8] in text
     assert "ONLY from the facts" in text and '"recent_tickets"' in text
     ids = {
         r[0] for r in warehouse.execute("select customer_id from marts.dim_customers").fetchall()
     }
     values = done.completion.values
-    assert values and set(values) <= ids and all("cus_s" in v.lower() for v in values)
-    assert AT_RISK in values
-    assert "unknown customer_id" in error and AT_RISK in error
+    assert values and set(values) <= ids and all(at_risk[:9].lower() in v.lower() for v in values)
+    assert at_risk in values
+    assert "unknown customer_id" in error and at_risk in error
 
 
 def test_bad_arguments_are_clear_tool_errors(
-    dbt_settings: Settings, warehouse: duckdb.DuckDBPyConnection
+    dbt_settings: Settings, warehouse: duckdb.DuckDBPyConnection, at_risk: str
 ) -> None:
     name = warehouse.execute(
-        "select customer_name from marts.dim_customers where customer_id = ?", [AT_RISK]
+        "select customer_name from marts.dim_customers where customer_id = ?", [at_risk]
     ).fetchone()[0]
     results = _calls(dbt_settings, [
-        ("customer_health", {"customer_id": AT_RISK[:-1] + "X"}),
+        ("customer_health", {"customer_id": at_risk[:-1] + "X"}),
         ("churn_predictions", {"customer_id": name}),
         ("customer_health", {"limit": 10**6}),
         ("customer_health", {"segment": "smbb"}),
@@ -373,13 +388,13 @@ def test_bad_arguments_are_clear_tool_errors(
         ("success_metrics", {"kind": "feature_adoption", "feature": "ssoo"}),
         ("churn_predictions", {"min_probability": 1.5}),
         ("customer_engagement", {"customer_id": "cus_nope", "weeks": 4}),
-        ("onboarding_status", {"customer_id": AT_RISK, "signup_start": "2026-01-01"}),
+        ("onboarding_status", {"customer_id": at_risk, "signup_start": "2026-01-01"}),
     ])  # fmt: skip
     texts = [r.content[0].text for r in results]
     assert all(r.is_error for r in results), texts
     assert all("Traceback" not in t for t in texts)
-    assert "unknown customer_id" in texts[0] and AT_RISK in texts[0]
-    assert "is a customer name" in texts[1] and AT_RISK in texts[1]
+    assert "unknown customer_id" in texts[0] and at_risk in texts[0]
+    assert "is a customer name" in texts[1] and at_risk in texts[1]
     assert "limit" in texts[2]
     assert "unknown segment 'smbb'" in texts[3] and "smb" in texts[3]
     assert "after end" in texts[4]

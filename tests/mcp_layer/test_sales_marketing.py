@@ -241,14 +241,15 @@ def test_sales_performance_matches_the_mart(
     assert len(perf["by_month"]) == 6
 
 
-def test_bad_arguments_are_clear_tool_errors(dbt_settings: Settings) -> None:
+def test_bad_arguments_are_clear_tool_errors(dbt_settings: Settings, warehouse: duckdb.DuckDBPyConnection) -> None:
     assert "ava.chen" in _error(dbt_settings, "sales_pipeline", {"owner": "ava"})
     assert "organic" in _error(dbt_settings, "lead_funnel", {"lead_source": "organik"})
     assert "swap" in _error(
         dbt_settings, "lead_funnel", {"start": "2026-06-01", "end": "2026-01-01"}
     )
     clamped = _ok(dbt_settings, "sales_pipeline", {"kind": "performance", "start": "2020-01-01"})
-    assert clamped["start_month"] == "2024-11-01"  # the first month with data, not 2020
+    (first,) = warehouse.execute("select min(month_start) from marts.fct_sales_performance_monthly").fetchone()
+    assert clamped["start_month"] == first.isoformat()  # the first month with data, not 2020
     assert "paid_search" in _error(dbt_settings, "campaign_performance", {"channel": "paid_serch"})
     assert "covers" in _error(
         dbt_settings, "sales_pipeline", {"start": "2031-01-01", "end": "2031-02-01"}

@@ -258,12 +258,11 @@ def test_list_incidents_ranks_for_triage_with_impact(
 def test_incident_report_has_timeline_customers_and_response(dbt_settings: Settings,
                                                              warehouse: duckdb.DuckDBPyConnection) -> None:  # fmt: skip
     # an infrastructure-only incident: affected customers are those with errors that day (any endpoint)
-    out = _ok(
-        dbt_settings, "incident_report", {"incident_id": "INC-20260727-09", "customers_limit": 3}
-    )
+    surge = _surge_incident(warehouse)
+    out = _ok(dbt_settings, "incident_report", {"incident_id": surge, "customers_limit": 3})
     inc = out["incident"]
     customers, mrr = _one(warehouse, "select customers_affected, mrr_affected from marts.fct_incident_candidates "
-                                     "where incident_id = 'INC-20260727-09'")  # fmt: skip
+                                     "where incident_id = ?", [surge])  # fmt: skip
     assert inc["affected_services"] == ["report-renderer"] and inc["affected_endpoints"] == []
     assert out["customers_total"] == customers and out["customers_mrr"] == pytest.approx(mrr)
     assert len(out["affected_customers"]) == 3 and out["customers_truncated"]
@@ -273,11 +272,14 @@ def test_incident_report_has_timeline_customers_and_response(dbt_settings: Setti
         join marts.fct_mrr_daily as m on m.customer_id = c.customer_id and m.date_day = '2026-07-27'
         where a.date_day = '2026-07-27' and a.errors > 0""")[0]  # fmt: skip
     assert out["affected_customers"][0]["mrr"] == pytest.approx(top)
-    # hourly timeline: 9 incident hours plus 2 either side for the one service
-    assert len(out["timeline"]) == 13 and sum(t["in_incident"] for t in out["timeline"]) == 9
+    # hourly timeline: the incident's hours plus 2 either side for the one service
+    (hours,) = _one(warehouse, "select duration_hours from marts.fct_incident_candidates where incident_id = ?", [surge])
+    assert len(out["timeline"]) == hours + 4 and sum(t["in_incident"] for t in out["timeline"]) == hours
     peak = _one(warehouse, """
-        select max(cpu_pct), max(instances) from marts.fct_service_utilisation_hourly
-        where service = 'report-renderer' and metric_hour >= '2026-07-27 09:00:00+00' and metric_hour < '2026-07-27 18:00:00+00'""")  # fmt: skip
+        select max(u.cpu_pct), max(u.instances) from marts.fct_service_utilisation_hourly as u
+        join marts.fct_incident_candidates as i on i.incident_id = ?
+        where u.service = 'report-renderer' and u.metric_hour >= i.started_at and u.metric_hour < i.ended_at""",
+        [surge])  # fmt: skip
     (response,) = out["response"]
     assert (
         response["peak_cpu_pct_during"] == pytest.approx(peak[0])
@@ -325,9 +327,19 @@ def test_incident_summary_prompt_renders_real_numbers(
     assert "unknown incident_id 'INC-1'" in message and "INC-20260612-00" in message
 
 
-def test_incident_id_completions(dbt_settings: Settings) -> None:
+def _surge_incident(warehouse: duckdb.DuckDBPyConnection) -> str:
+    """The report-renderer incident on the first day of the planted usage surge (its id carries
+    a sequence number that moves with the other incidents)."""
+    (incident_id,) = warehouse.execute(
+        "select incident_id from marts.fct_incident_candidates where incident_id like 'INC-20260727-%' "
+        "order by incident_id limit 1"
+    ).fetchone()  # fmt: skip
+    return incident_id
+
+
+def test_incident_id_completions(dbt_settings: Settings, warehouse: duckdb.DuckDBPyConnection) -> None:
     result = _session(dbt_settings, lambda c: c.complete(PromptReference(type="ref/prompt", name="incident_summary"),
                                                          {"name": "incident_id", "value": "INC-202607"}))  # fmt: skip
     values = result.completion.values
     assert values and all(v.startswith("INC-202607") for v in values)
-    assert "INC-20260727-09" in values
+    assert _surge_incident(warehouse) in values
