@@ -36,7 +36,7 @@ from typing import Literal
 import polars as pl
 
 from analytics.metrics import MetricQueryError, list_metrics, query
-from analytics.metrics.query import semantic_layer
+from analytics.metrics.query import period_start, semantic_layer
 from analytics.metrics.semantic_layer import MetricDefinition
 from analytics.settings import Settings, get_settings
 from analytics.warehouse import Freshness, pinned_snapshot, run_query_with_freshness
@@ -226,18 +226,10 @@ TIMEFRAME_PRESETS: tuple[str, ...] = tuple(PRESETS)
 
 
 def trunc(day: dt.date, grain: str) -> dt.date:
-    """First day of the `grain` bucket holding `day` (weeks start on Monday, as DATE_TRUNC)."""
-    if grain == "day":
-        return day
-    if grain == "week":
-        return day - dt.timedelta(days=day.weekday())
-    if grain == "month":
-        return day.replace(day=1)
-    if grain == "quarter":
-        return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-    if grain == "year":
-        return dt.date(day.year, 1, 1)
-    raise DashboardError(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")
+    """First day of the `grain` bucket holding `day` (the metric layer's periods)."""
+    if grain not in GRAINS:
+        raise DashboardError(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")
+    return period_start(day, grain)
 
 
 def shift(bucket: dt.date, grain: str, n: int) -> dt.date:
