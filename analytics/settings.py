@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "PSZ_"
@@ -19,6 +19,17 @@ ENV_PREFIX = "PSZ_"
 
 class SettingsError(RuntimeError):
     """A setting is missing or malformed; the message names the variable and the fix."""
+
+
+def folder_problem(path: Path, what: str = "a folder") -> str | None:
+    """Why `path` cannot be (or be created as) `what`: it is a file, or a file stands where one of
+    its parent folders should be. None when it can."""
+    if path.exists() and not path.is_dir():
+        return f"{path} is a file, not {what}"
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else f"{parent} is a file, so {path} cannot be created under it"
+    return None
 
 
 class Settings(BaseSettings):
@@ -111,6 +122,26 @@ class Settings(BaseSettings):
     def dagster_home(self) -> Path:
         return self.data_dir / "dagster_home"
 
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_is_a_folder(cls, value: Path) -> Path:
+        problem = folder_problem(value)
+        if problem:
+            raise ValueError(f"{problem}: point it at a folder (created if missing)")
+        return value
+
+    @field_validator("duckdb_path")
+    @classmethod
+    def _duckdb_path_can_be_a_file(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return value
+        if value.is_dir():
+            raise ValueError(f"{value} is a folder: name the DuckDB file, e.g. {value / 'warehouse.duckdb'}")
+        problem = folder_problem(value.parent, "a folder for the DuckDB file")
+        if problem:
+            raise ValueError(f"{problem}: choose a path in a folder")
+        return value
+
     @model_validator(mode="after")
     def _live_sources_need_credentials(self) -> Settings:
         missing: list[str] = []
@@ -150,8 +181,10 @@ def load_settings(**overrides: object) -> Settings:
             loc = ".".join(str(p) for p in err["loc"])
             var = f"{ENV_PREFIX}{loc.upper()}" if loc else "settings"
             got = err.get("input")
-            shown = "" if loc == "" or isinstance(got, dict) else f" (got {got!r})"
-            lines.append(f"{var}: {err['msg']}{shown}")
+            # a value error's message already says what was wrong with the value
+            plain = err["type"] == "value_error"
+            shown = "" if loc == "" or plain or isinstance(got, dict) else f" (got {got!r})"
+            lines.append(f"{var}: {err['msg'].removeprefix('Value error, ')}{shown}")
         raise SettingsError("Invalid configuration:\n  " + "\n  ".join(lines)) from None
 
 

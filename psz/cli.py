@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from analytics.settings import Settings, SettingsError, load_settings
+from analytics.settings import Settings, SettingsError, folder_problem, load_settings
 
 app = typer.Typer(help="PsiZero analytics platform.", no_args_is_help=True, add_completion=False)
 demo_app = typer.Typer(help="The demo company: generate it and run the whole platform on it.")
@@ -35,6 +35,24 @@ def _settings(**overrides: Any) -> Settings:
     except SettingsError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+
+
+def _iso_date(value: str | None) -> str | None:
+    """A YYYY-MM-DD option, checked where typer parses it (a bad one is a usage error, exit 2)."""
+    if value is None:
+        return None
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD, e.g. 2026-10-31") from None
+    return value
+
+
+def _out_folder(value: Path) -> Path:
+    problem = folder_problem(value)
+    if problem:
+        raise typer.BadParameter(f"{problem}: give a folder (created if missing)")
+    return value
 
 
 def _dagster_home(settings: Settings) -> Path:
@@ -77,9 +95,9 @@ def demo(ctx: typer.Context, scale: Scale = None, seed: Seed = None, months: Mon
 
 @demo_app.command("generate")
 def demo_generate(
-    out: Annotated[Path, typer.Option(help="Folder to write the source files into")],
+    out: Annotated[Path, typer.Option(help="Folder to write the source files into", callback=_out_folder)],
     scale: Scale = None, seed: Seed = None, months: Months = None,
-    end: Annotated[str | None, typer.Option(help="Last day of history, YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day of history, YYYY-MM-DD", callback=_iso_date)] = None,
 ) -> None:  # fmt: skip
     """Write the demo company as source files: Stripe JSON Lines, app tables and usage as Parquet."""
     settings = _settings(demo_scale=scale, demo_seed=seed, demo_months=months,
@@ -95,7 +113,7 @@ def demo_generate(
 
 
 @app.command()
-def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI")] = 3000) -> None:
+def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI", min=1, max=65535)] = 3000) -> None:
     """Open the Dagster UI (asset graph, runs, metadata) on this project's definitions."""
     settings = _settings()
     _dagster_home(settings)
@@ -111,7 +129,7 @@ def mcp(
                                                      "business_intelligence, finance, customer_success, "
                                                      "technical_operations, sales_marketing")] = None,
     host: Annotated[str, typer.Option(help="HTTP host (http transport only)")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="HTTP port (http transport only)")] = 8000,
+    port: Annotated[int, typer.Option(help="HTTP port (http transport only)", min=1, max=65535)] = 8000,
 ) -> None:
     """Serve the governed metrics to an AI assistant over MCP (stdio by default)."""
     from mcp_layer.server import UnknownDomainError, build_server
@@ -119,9 +137,14 @@ def mcp(
     if transport not in ("stdio", "http"):
         typer.secho(f"--transport must be stdio or http, not {transport!r}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
+    names = None if domains is None else [d.strip() for d in domains.split(",") if d.strip()]
+    if names is not None and not names:
+        typer.secho(f"--domains {domains!r} names no domain: list one or more, comma-separated, or leave "
+                    "--domains out to serve all five", fg=typer.colors.RED, err=True)  # fmt: skip
+        raise typer.Exit(2)
     settings = _settings()
     try:
-        server = build_server(domains.split(",") if domains else None, settings)
+        server = build_server(names, settings)
     except UnknownDomainError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
