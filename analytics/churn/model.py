@@ -50,7 +50,7 @@ from analytics.churn.features import (
     snapshot_features,
     snapshot_labels,
 )
-from analytics.metrics import data_through
+from analytics.metrics import add_months, data_through, period_start
 from analytics.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -316,15 +316,6 @@ def train_and_evaluate(settings: Settings, train_as_of: list[dt.date],
     return model
 
 
-def _month_start(d: dt.date) -> dt.date:
-    return d.replace(day=1)
-
-
-def _add_months(d: dt.date, n: int) -> dt.date:
-    y, m = divmod(d.month - 1 + n, 12)
-    return dt.date(d.year + y, m + 1, 1)
-
-
 EVAL_SNAPSHOTS = 3  # month-start snapshots pooled for the evaluation: one month of a small
 # company holds a handful of churners (2 to 11 in the demo at scale 0.3 to 1), too few for an AUC
 
@@ -342,13 +333,13 @@ def default_dates(settings: Settings, as_of: dt.date | None = None, horizon_days
     last, first = data_end(settings), data_start(settings)
     observed = as_of or min(last, data_through(settings) or last)
     score = observed + dt.timedelta(days=1)
-    latest_eval = _month_start(min(last + dt.timedelta(days=1), score) - dt.timedelta(days=horizon_days))
-    evals = [_add_months(latest_eval, -k) for k in reversed(range(EVAL_SNAPSHOTS))]
-    start = _month_start(first + dt.timedelta(days=min_history_days + 30))
+    latest_eval = period_start(min(last + dt.timedelta(days=1), score) - dt.timedelta(days=horizon_days), "month")
+    evals = [add_months(latest_eval, -k) for k in reversed(range(EVAL_SNAPSHOTS))]
+    start = period_start(first + dt.timedelta(days=min_history_days + 30), "month")
     train, d = [], start
     while d + dt.timedelta(days=horizon_days) <= evals[0]:
         train.append(d)
-        d = _add_months(d, 1)
+        d = add_months(d, 1)
     if len(train) < 2:
         raise ValueError(f"not enough history for a churn model: data {first}..{last}, evaluation "
                          f"{evals[0]}..{evals[-1]}, {len(train)} training month(s) with a {horizon_days}-day horizon")  # fmt: skip

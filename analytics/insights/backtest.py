@@ -33,6 +33,7 @@ import polars as pl
 
 from analytics.churn.features import data_start, snapshot_labels
 from analytics.churn.model import _fit, _model_inputs, labelled_snapshots
+from analytics.metrics import add_months
 from analytics.settings import Settings
 
 from . import history
@@ -70,7 +71,7 @@ def _ends(months: list[dt.date], as_of: dt.date, horizon: Callable[[dt.date], dt
 
 
 def _after_months(n: int) -> Callable[[dt.date], dt.date]:
-    return lambda e: R._month_end(history.add_months(e, n))
+    return lambda e: R._month_end(add_months(e, n))
 
 
 def _after_days(n: int) -> Callable[[dt.date], dt.date]:
@@ -136,7 +137,7 @@ def churn_model_backtest(
     last_cutoff = ends[-1] + dt.timedelta(days=1)
     while d <= last_cutoff:
         dates.append(d)
-        d = history.add_months(d, 1)
+        d = add_months(d, 1)
     cutoffs = {e + dt.timedelta(days=1): e for e in ends}
     data = labelled_snapshots(settings, sorted(set(dates) | set(cutoffs)), CUSTOMER_HORIZON_DAYS)
     data = data.with_columns(pl.col("as_of").cast(pl.Date))
@@ -277,7 +278,7 @@ def forecast_backtest(
         if not got:
             continue
         ev = got[0].evidence
-        actual = ending.get(R._month_end(history.add_months(e, R.FORECAST_MONTHS)))
+        actual = ending.get(R._month_end(add_months(e, R.FORECAST_MONTHS)))
         if actual is None:
             continue
         lo, hi, last, change = (
@@ -296,7 +297,7 @@ def anomaly_backtests(
 ) -> dict[str, Backtest]:
     ends = _ends(months, as_of, _after_months(1))
     runs = {e: R.anomaly_windows_as_of(_ctx(settings, e, memo)) for e in ends}
-    nxt = {(n := R._month_end(history.add_months(e, 1))): R.anomaly_windows_as_of(_ctx(settings, n, memo))
+    nxt = {(n := R._month_end(add_months(e, 1))): R.anomaly_windows_as_of(_ctx(settings, n, memo))
            for e in ends[-1:]}  # fmt: skip
     later = {**runs, **nxt}
     out = {}
@@ -305,7 +306,7 @@ def anomaly_backtests(
         for e in ends:
             since = e - dt.timedelta(days=R.LOOKBACK_DAYS - 1)
             fired = [w for w in runs[e] if w.series_id == name and w.end >= since]
-            again = later[R._month_end(history.add_months(e, 1))]
+            again = later[R._month_end(add_months(e, 1))]
             kept = [any(v.series_id == name and v.direction == w.direction and v.start <= w.end and v.end >= w.start
                         for v in again) for w in fired]  # fmt: skip
             rows.append((e, bool(fired), all(kept) if fired else None))

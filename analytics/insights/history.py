@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from analytics.metrics import add_months
 from analytics.settings import Settings
 from analytics.warehouse import run_query
 
@@ -35,11 +36,6 @@ def _snaps(dates: Sequence[dt.date], **offsets: int) -> str:
         ]
         rows.append("select " + ", ".join(cols))
     return "\n    union all ".join(rows)
-
-
-def add_months(d: dt.date, n: int) -> dt.date:
-    y, m = divmod(d.month - 1 + n, 12)
-    return dt.date(d.year + y, m + 1, 1)
 
 
 def upsell_signals(

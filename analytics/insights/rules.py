@@ -40,6 +40,7 @@ from analytics.anomalies import (
     threshold_for,
 )
 from analytics.forecasting import capacity_forecast, forecast
+from analytics.metrics import period_end
 from analytics.settings import Settings
 from analytics.warehouse import run_query
 
@@ -90,8 +91,7 @@ def _make(rule: str, subject: str, period: str, **kw: Any) -> Insight:
 
 
 def _month_end(m: dt.date) -> dt.date:
-    nxt = dt.date(m.year + (m.month == 12), m.month % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
+    return period_end(m, "month")
 
 
 def _exists(settings: Settings, table: str) -> bool:
@@ -525,20 +525,14 @@ def _health_at_risk(ctx: _Ctx, why_fallback: str) -> list[Insight]:
 
 
 def _churn_predictions(ctx: _Ctx) -> tuple[pl.DataFrame, dt.date] | str:
-    """The churn model's predictions and the last day of data they use, or why they cannot be used.
-
-    Older builds stored `as_of` as the scoring cutoff (data before it) and had no `scored_for` or
-    `churn_probability_30d` column: there the last day seen is as_of - 1."""
+    """The churn model's predictions and the last day of data they use (`as_of`), or why they
+    cannot be used."""
     if not ctx.exists(CHURN_TABLE):
         return f"{CHURN_TABLE} is absent"
-    cols = set(ctx.q(f"select * from {CHURN_TABLE} limit 0").columns)
-    p30 = ", churn_probability_30d" if "churn_probability_30d" in cols else ""
-    preds = ctx.q(f"select customer_id, churn_probability{p30}, as_of from {CHURN_TABLE}")
+    preds = ctx.q(f"select customer_id, churn_probability, churn_probability_30d, as_of from {CHURN_TABLE}")
     if preds.height == 0:
         return f"{CHURN_TABLE} is empty"
     observed = preds["as_of"].max()
-    if "scored_for" not in cols:
-        observed -= dt.timedelta(days=1)  # type: ignore[operator]
     if observed > ctx.as_of:  # type: ignore[operator]
         return f"the churn predictions describe {observed}, after {ctx.as_of}"
     return preds, observed  # type: ignore[return-value]
@@ -561,17 +555,12 @@ def rule_customers_at_risk(ctx: _Ctx) -> list[Insight]:
     risk = preds.join(mrr, on="customer_id", how="inner")
     if risk.height == 0 or total <= 0:
         return _health_at_risk(ctx, f"no paying customer of {_d(observed)} has a churn prediction")
-    has30 = "churn_probability_30d" in risk.columns
     risk = risk.with_columns(
         (pl.col("churn_probability") * pl.col("mrr")).alias("expected_loss"),
-        *(
-            [(pl.col("churn_probability_30d") * pl.col("mrr")).alias("expected_loss_30d")]
-            if has30
-            else []
-        ),
+        (pl.col("churn_probability_30d") * pl.col("mrr")).alias("expected_loss_30d"),
     ).sort(["expected_loss", "customer_id"], descending=[True, False])
     loss = float(risk["expected_loss"].sum())
-    loss30 = float(risk["expected_loss_30d"].sum()) if has30 else None
+    loss30 = float(risk["expected_loss_30d"].sum())
     share = loss / total
     # the customers that carry half of the expected loss, largest first
     carry = int((risk["expected_loss"].cum_sum() < 0.5 * loss).sum()) + 1
@@ -580,13 +569,12 @@ def rule_customers_at_risk(ctx: _Ctx) -> list[Insight]:
     period = f"as of {_d(observed)}"
     top = ", ".join(f"{r['customer_name'] or r['customer_id']} ({_usd(r['expected_loss'])}, p={r['churn_probability']:.2f})"
                     for r in risk.head(3).iter_rows(named=True))  # fmt: skip
-    txt30 = f" Within 30 days: {_usd(loss30)}." if loss30 is not None else ""
     return [_make(
         "customers_at_risk", "customers", period, type="risk", priority=priority,
         title=f"Churn is expected to cost {_usd(loss)} of MRR within 90 days ({_pct(share)} of MRR)",
         description=(f"The churn model ({CHURN_TABLE}, data through {_d(observed)}) expects {_usd(loss)} of the "
                      f"{_usd(total)} MRR to churn within 90 days: the sum of each paying customer's 90-day churn "
-                     f"probability x its MRR, over {risk.height} customers.{txt30} {carry} customers carry half of it; "
+                     f"probability x its MRR, over {risk.height} customers. Within 30 days: {_usd(loss30)}. {carry} customers carry half of it; "
                      f"the largest: {top}. {likely.height} customers are more likely than not to churn "
                      f"(p >= {LIKELY_CHURN:.1f}), holding {_usd(float(likely['mrr'].sum()))} MRR. "
                      f"Rule: critical if the expected loss is >= 5% of MRR, high if >= 2%."),

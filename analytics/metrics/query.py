@@ -290,9 +290,13 @@ def period_end(day: dt.date, grain: str) -> dt.date:
         return start
     if grain == "week":
         return start + dt.timedelta(days=6)
-    months = {"month": 1, "quarter": 3, "year": 12}[grain]
-    year, month = divmod(start.month - 1 + months, 12)
-    return dt.date(start.year + year, month + 1, 1) - dt.timedelta(days=1)
+    return add_months(start, {"month": 1, "quarter": 3, "year": 12}[grain]) - dt.timedelta(days=1)
+
+
+def add_months(day: dt.date, n: int) -> dt.date:
+    """The first day of the month `n` months after the month of `day` (negative: before)."""
+    year, month = divmod(day.month - 1 + n, 12)
+    return dt.date(day.year + year, month + 1, 1)
 
 
 def last_complete_day(through: dt.date, grain: str) -> dt.date:

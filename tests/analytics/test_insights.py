@@ -192,8 +192,6 @@ def test_risk_headline_is_the_churn_models_expected_loss(
     (x,) = [x for x in insights if x.rule == "customers_at_risk"]
     preds = run_query(dbt_settings, "select * from analytics.churn_predictions")
     observed = preds["as_of"].max()
-    if "scored_for" not in preds.columns:  # builds before the churn change: as_of was the cutoff
-        observed -= dt.timedelta(days=1)
     mrr = run_query(dbt_settings, f"select customer_id, mrr from marts.fct_mrr_daily "
                                   f"where date_day = date '{observed}' and mrr > 0")  # fmt: skip
     expected = float(
